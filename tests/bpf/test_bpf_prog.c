@@ -1,0 +1,380 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The BPF programs on crafted frames with BPF_PROG_TEST_RUN, as the kernel's selftests do:
+ * event fields, per-UID counters, every ignore mode, the interface filter, counters-only mode,
+ * and that every path returns 1 (the packet passes). Needs root and a BPF-capable kernel.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <linux/if_ether.h>
+#include <linux/ip.h>
+#include <linux/ipv6.h>
+#include <linux/udp.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <cmocka.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "traffic_meter.skel.h"
+#include "bpf/traffic_meter.h"
+#include "meter/iplist.h"
+
+#define MAX_EVENTS 16
+
+struct fixture {
+	struct traffic_meter_bpf *skel;
+	struct ring_buffer *rb;
+	struct tm_event ev[MAX_EVENTS];
+	int nev;
+};
+
+static int on_event(void *ctx, void *data, size_t size)
+{
+	struct fixture *f = ctx;
+
+	if (f->nev < MAX_EVENTS && size >= sizeof(struct tm_event))
+		memcpy(&f->ev[f->nev++], data, sizeof(struct tm_event));
+	return 0;
+}
+
+static struct fixture *load(int mode, unsigned int ifindex, int counters_only, const char *ignore)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+	struct iplist list = {};
+	struct iplist_error e;
+
+	assert_non_null(f);
+	f->skel = traffic_meter_bpf__open();
+	assert_non_null(f->skel);
+	f->skel->rodata->ignore_mode = mode;
+	f->skel->rodata->filter_ifindex = ifindex;
+	f->skel->rodata->emit_events = !counters_only;
+	f->skel->rodata->wakeup_bytes = 1 << 20;
+	assert_int_equal(bpf_map__set_max_entries(f->skel->maps.events, 4 << 20), 0);
+	assert_int_equal(traffic_meter_bpf__load(f->skel), 0);
+	f->rb = ring_buffer__new(bpf_map__fd(f->skel->maps.events), on_event, f, NULL);
+	assert_non_null(f->rb);
+
+	if (ignore) {
+		assert_int_equal(iplist_parse(ignore, strlen(ignore), &list, &e), 0);
+		for (size_t i = 0; i < list.n; i++) {
+			__u8 one = 1;
+
+			if (list.v[i].family == TM_AF_INET) {
+				struct tm_lpm_v4 k = { .prefixlen = list.v[i].len };
+
+				memcpy(k.addr, list.v[i].addr, 4);
+				assert_int_equal(bpf_map_update_elem(
+					bpf_map__fd(f->skel->maps.ignore_v4), &k, &one, 0), 0);
+			} else {
+				struct tm_lpm_v6 k = { .prefixlen = list.v[i].len };
+
+				memcpy(k.addr, list.v[i].addr, 16);
+				assert_int_equal(bpf_map_update_elem(
+					bpf_map__fd(f->skel->maps.ignore_v6), &k, &one, 0), 0);
+			}
+		}
+		iplist_free(&list);
+	}
+	return f;
+}
+
+static void unload(struct fixture *f)
+{
+	ring_buffer__free(f->rb);
+	traffic_meter_bpf__destroy(f->skel);
+	free(f);
+}
+
+/* Ethernet + IPv4 + UDP with `payload` bytes; returns the frame length. */
+static size_t frame_v4(uint8_t *buf, const char *src, const char *dst, size_t payload)
+{
+	struct ethhdr *eth = (void *)buf;
+	struct iphdr *ip = (void *)(buf + sizeof(*eth));
+	struct udphdr *udp = (void *)(ip + 1);
+	size_t l3 = sizeof(*ip) + sizeof(*udp) + payload;
+
+	memset(buf, 0, sizeof(*eth) + l3);
+	eth->h_proto = htons(ETH_P_IP);
+	ip->version = 4;
+	ip->ihl = 5;
+	ip->ttl = 64;
+	ip->protocol = IPPROTO_UDP;
+	ip->tot_len = htons(l3);
+	inet_pton(AF_INET, src, &ip->saddr);
+	inet_pton(AF_INET, dst, &ip->daddr);
+	udp->source = htons(1234);
+	udp->dest = htons(5678);
+	udp->len = htons(sizeof(*udp) + payload);
+	return sizeof(*eth) + l3;
+}
+
+static size_t frame_v6(uint8_t *buf, const char *src, const char *dst, size_t payload)
+{
+	struct ethhdr *eth = (void *)buf;
+	struct ipv6hdr *ip6 = (void *)(buf + sizeof(*eth));
+	struct udphdr *udp = (void *)(ip6 + 1);
+
+	memset(buf, 0, sizeof(*eth) + sizeof(*ip6) + sizeof(*udp) + payload);
+	eth->h_proto = htons(ETH_P_IPV6);
+	ip6->version = 6;
+	ip6->nexthdr = IPPROTO_UDP;
+	ip6->hop_limit = 64;
+	ip6->payload_len = htons(sizeof(*udp) + payload);
+	inet_pton(AF_INET6, src, &ip6->saddr);
+	inet_pton(AF_INET6, dst, &ip6->daddr);
+	udp->len = htons(sizeof(*udp) + payload);
+	return sizeof(*eth) + sizeof(*ip6) + sizeof(*udp) + payload;
+}
+
+/* Runs the ingress or egress program once; asserts it let the packet through. */
+static void run(struct fixture *f, int dir, const uint8_t *frame, size_t len)
+{
+	struct bpf_program *prog = dir == TM_DIR_IN ? f->skel->progs.tm_ingress
+						    : f->skel->progs.tm_egress;
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = frame, .data_size_in = len, .repeat = 1);
+
+	assert_int_equal(bpf_prog_test_run_opts(bpf_program__fd(prog), &opts), 0);
+	assert_int_equal(opts.retval, 1);
+	ring_buffer__consume(f->rb);
+}
+
+static struct tm_counters counters(struct fixture *f, __u32 uid)
+{
+	int ncpus = libbpf_num_possible_cpus();
+	struct tm_counters *v = calloc(ncpus, sizeof(*v)), sum = {};
+
+	assert_non_null(v);
+	if (!bpf_map_lookup_elem(bpf_map__fd(f->skel->maps.uid_counters), &uid, v)) {
+		for (int i = 0; i < ncpus; i++)
+			for (int d = 0; d < 2; d++) {
+				sum.bytes[d] += v[i].bytes[d];
+				sum.packets[d] += v[i].packets[d];
+			}
+	}
+	free(v);
+	return sum;
+}
+
+static void test_ipv4_event_and_counters(void **state)
+{
+	struct fixture *f = load(TM_IGNORE_PEER, 0, 0, NULL);
+	uint8_t buf[256], a[4];
+	struct timespec t0, t1;
+	size_t len = frame_v4(buf, "127.0.0.1", "127.0.0.2", 100);
+	struct tm_counters c;
+
+	clock_gettime(CLOCK_BOOTTIME, &t0);
+	run(f, TM_DIR_OUT, buf, len);
+	clock_gettime(CLOCK_BOOTTIME, &t1);
+	assert_int_equal(f->nev, 1);
+	assert_int_equal(f->ev[0].bytes, 100 + 28);	/* IPv4 UDP: payload + 28 */
+	assert_int_equal(f->ev[0].family, TM_AF_INET);
+	assert_int_equal(f->ev[0].direction, TM_DIR_OUT);
+	inet_pton(AF_INET, "127.0.0.1", a);
+	assert_memory_equal(f->ev[0].saddr, a, 4);
+	inet_pton(AF_INET, "127.0.0.2", a);
+	assert_memory_equal(f->ev[0].daddr, a, 4);
+	assert_true(f->ev[0].ts_boot_ns >= (uint64_t)t0.tv_sec * 1000000000ULL + t0.tv_nsec);
+	assert_true(f->ev[0].ts_boot_ns <= (uint64_t)t1.tv_sec * 1000000000ULL + t1.tv_nsec);
+
+	c = counters(f, f->ev[0].uid);
+	assert_int_equal(c.bytes[TM_DIR_OUT], 128);
+	assert_int_equal(c.packets[TM_DIR_OUT], 1);
+	assert_int_equal(c.bytes[TM_DIR_IN], 0);
+
+	run(f, TM_DIR_IN, buf, len);
+	assert_int_equal(f->nev, 2);
+	assert_int_equal(f->ev[1].direction, TM_DIR_IN);
+	c = counters(f, f->ev[0].uid);
+	assert_int_equal(c.bytes[TM_DIR_IN], 128);
+	assert_int_equal(c.packets[TM_DIR_IN], 1);
+	unload(f);
+}
+
+static void test_ipv6_event(void **state)
+{
+	struct fixture *f = load(TM_IGNORE_PEER, 0, 0, NULL);
+	uint8_t buf[256], a[16];
+	size_t len = frame_v6(buf, "2001:db8::1", "::1", 64);
+
+	run(f, TM_DIR_IN, buf, len);
+	assert_int_equal(f->nev, 1);
+	assert_int_equal(f->ev[0].bytes, 64 + 48);	/* IPv6 UDP: payload + 48 */
+	assert_int_equal(f->ev[0].family, TM_AF_INET6);
+	assert_int_equal(f->ev[0].direction, TM_DIR_IN);
+	inet_pton(AF_INET6, "2001:db8::1", a);
+	assert_memory_equal(f->ev[0].saddr, a, 16);
+	inet_pton(AF_INET6, "::1", a);
+	assert_memory_equal(f->ev[0].daddr, a, 16);
+	assert_int_equal(counters(f, f->ev[0].uid).bytes[TM_DIR_IN], 112);
+	unload(f);
+}
+
+static void test_non_ip_passes(void **state)
+{
+	struct fixture *f = load(TM_IGNORE_PEER, 0, 0, NULL);
+	uint8_t buf[64] = {};
+	struct ethhdr *eth = (void *)buf;
+
+	eth->h_proto = htons(ETH_P_ARP);
+	run(f, TM_DIR_OUT, buf, sizeof(buf));
+	assert_int_equal(f->nev, 0);
+	unload(f);
+}
+
+/* One frame per direction; how many events does the mode let through? */
+static int count_events(int mode, const char *ignore, const char *src, const char *dst, int dir)
+{
+	struct fixture *f = load(mode, 0, 0, ignore);
+	uint8_t buf[256];
+	size_t len = strchr(src, ':') ? frame_v6(buf, src, dst, 10) : frame_v4(buf, src, dst, 10);
+	int n;
+
+	run(f, dir, buf, len);
+	n = f->nev;
+	if (!n) {
+		/* An ignored packet counts in no total either. */
+		__u32 key;
+
+		assert_int_not_equal(bpf_map_get_next_key(bpf_map__fd(f->skel->maps.uid_counters),
+							  NULL, &key), 0);
+	}
+	unload(f);
+	return n;
+}
+
+static void test_ignore_mode_peer(void **state)
+{
+	const char *l = "10.0.0.0/8\n2001:db8::*\n";
+
+	/* out: the remote is the destination */
+	assert_int_equal(count_events(TM_IGNORE_PEER, l, "127.0.0.1", "10.1.2.3", TM_DIR_OUT), 0);
+	assert_int_equal(count_events(TM_IGNORE_PEER, l, "10.1.2.3", "127.0.0.1", TM_DIR_OUT), 1);
+	/* in: the remote is the source */
+	assert_int_equal(count_events(TM_IGNORE_PEER, l, "10.1.2.3", "127.0.0.1", TM_DIR_IN), 0);
+	assert_int_equal(count_events(TM_IGNORE_PEER, l, "127.0.0.1", "10.1.2.3", TM_DIR_IN), 1);
+	assert_int_equal(count_events(TM_IGNORE_PEER, l, "::1", "2001:db8:5::1", TM_DIR_OUT), 0);
+	assert_int_equal(count_events(TM_IGNORE_PEER, l, "::1", "2001:db9::1", TM_DIR_OUT), 1);
+}
+
+static void test_ignore_mode_both(void **state)
+{
+	const char *l = "10.0.0.0/8\n192.168.1.*\n::1\n2001:db8::/32\n";
+
+	assert_int_equal(count_events(TM_IGNORE_BOTH, l, "10.0.0.1", "192.168.1.7", TM_DIR_OUT), 0);
+	assert_int_equal(count_events(TM_IGNORE_BOTH, l, "10.0.0.1", "192.168.2.7", TM_DIR_OUT), 1);
+	assert_int_equal(count_events(TM_IGNORE_BOTH, l, "127.0.0.1", "10.0.0.1", TM_DIR_IN), 1);
+	assert_int_equal(count_events(TM_IGNORE_BOTH, l, "::1", "2001:db8::2", TM_DIR_IN), 0);
+	assert_int_equal(count_events(TM_IGNORE_BOTH, l, "::2", "2001:db8::2", TM_DIR_IN), 1);
+}
+
+static void test_ignore_mode_any(void **state)
+{
+	const char *l = "10.0.0.0/8\n::1\n";
+
+	assert_int_equal(count_events(TM_IGNORE_ANY, l, "10.0.0.1", "127.0.0.1", TM_DIR_OUT), 0);
+	assert_int_equal(count_events(TM_IGNORE_ANY, l, "127.0.0.1", "10.0.0.1", TM_DIR_OUT), 0);
+	assert_int_equal(count_events(TM_IGNORE_ANY, l, "127.0.0.1", "127.0.0.2", TM_DIR_IN), 1);
+	assert_int_equal(count_events(TM_IGNORE_ANY, l, "::2", "::1", TM_DIR_IN), 0);
+	assert_int_equal(count_events(TM_IGNORE_ANY, l, "::2", "::3", TM_DIR_IN), 1);
+}
+
+static void test_ignore_longest_prefix_host(void **state)
+{
+	/* A host entry and a /0: the trie matches any address under /0. */
+	assert_int_equal(count_events(TM_IGNORE_PEER, "127.0.0.2\n", "127.0.0.1", "127.0.0.2",
+				      TM_DIR_OUT), 0);
+	assert_int_equal(count_events(TM_IGNORE_PEER, "127.0.0.2\n", "127.0.0.1", "127.0.0.3",
+				      TM_DIR_OUT), 1);
+	assert_int_equal(count_events(TM_IGNORE_PEER, "0.0.0.0/0\n", "127.0.0.1", "1.2.3.4",
+				      TM_DIR_OUT), 0);
+}
+
+static void test_iface_filter(void **state)
+{
+	/* BPF_PROG_TEST_RUN runs the skb on the loopback device (ifindex 1). */
+	struct fixture *f = load(TM_IGNORE_PEER, 1, 0, NULL);
+	uint8_t buf[256];
+	size_t len = frame_v4(buf, "127.0.0.1", "127.0.0.2", 10);
+
+	run(f, TM_DIR_OUT, buf, len);
+	assert_int_equal(f->nev, 1);
+	unload(f);
+
+	f = load(TM_IGNORE_PEER, 424242, 0, NULL);
+	run(f, TM_DIR_OUT, buf, len);
+	assert_int_equal(f->nev, 0);
+	unload(f);
+}
+
+static void test_counters_only(void **state)
+{
+	struct fixture *f = load(TM_IGNORE_PEER, 0, 1, NULL);
+	uint8_t buf[256];
+	size_t len = frame_v4(buf, "127.0.0.1", "127.0.0.2", 72);
+	__u32 uid;
+
+	run(f, TM_DIR_OUT, buf, len);
+	assert_int_equal(f->nev, 0);
+	assert_int_equal(bpf_map_get_next_key(bpf_map__fd(f->skel->maps.uid_counters), NULL, &uid),
+			 0);
+	assert_int_equal(counters(f, uid).bytes[TM_DIR_OUT], 100);
+	unload(f);
+}
+
+static void test_ring_full_counts_lost(void **state)
+{
+	/* A one-page ring holds 64 events of 64 bytes (header included); the rest are lost. */
+	struct fixture *f = calloc(1, sizeof(*f));
+	uint8_t buf[256];
+	size_t len = frame_v4(buf, "127.0.0.1", "127.0.0.2", 10);
+	int ncpus = libbpf_num_possible_cpus();
+	__u64 *lost = calloc(ncpus, sizeof(*lost)), sum = 0;
+	__u32 key = 0;
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = buf, .data_size_in = len, .repeat = 200);
+
+	f->skel = traffic_meter_bpf__open();
+	assert_non_null(f->skel);
+	f->skel->rodata->wakeup_bytes = 1 << 20;
+	assert_int_equal(bpf_map__set_max_entries(f->skel->maps.events, getpagesize()), 0);
+	assert_int_equal(traffic_meter_bpf__load(f->skel), 0);
+	assert_int_equal(bpf_prog_test_run_opts(bpf_program__fd(f->skel->progs.tm_egress), &opts),
+			 0);
+	assert_int_equal(opts.retval, 1);
+	assert_int_equal(bpf_map_lookup_elem(bpf_map__fd(f->skel->maps.lost), &key, lost), 0);
+	for (int i = 0; i < ncpus; i++)
+		sum += lost[i];
+	assert_true(sum >= (__u64)(200 - getpagesize() / 64));
+	/* ... while the counters stayed exact. */
+	assert_int_equal(bpf_map_get_next_key(bpf_map__fd(f->skel->maps.uid_counters), NULL, &key),
+			 0);
+	assert_int_equal(counters(f, key).packets[TM_DIR_OUT], 200);
+	free(lost);
+	traffic_meter_bpf__destroy(f->skel);
+	free(f);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_ipv4_event_and_counters),
+		cmocka_unit_test(test_ipv6_event),
+		cmocka_unit_test(test_non_ip_passes),
+		cmocka_unit_test(test_ignore_mode_peer),
+		cmocka_unit_test(test_ignore_mode_both),
+		cmocka_unit_test(test_ignore_mode_any),
+		cmocka_unit_test(test_ignore_longest_prefix_host),
+		cmocka_unit_test(test_iface_filter),
+		cmocka_unit_test(test_counters_only),
+		cmocka_unit_test(test_ring_full_counts_lost),
+	};
+
+	return cmocka_run_group_tests_name("bpf_prog", tests, NULL, NULL);
+}

@@ -1,0 +1,91 @@
+# SPDX-License-Identifier: GPL-2.0
+# Shared by the bats suites: throw-away cgroups, test users, bounded loopback traffic, and a
+# cleanup that always runs (teardown), even when a test fails.
+
+TM_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+TM_PY=/usr/bin/python3		# readable by the test users, unlike a pyenv python
+TM_TRAFFIC="$TM_ROOT/tests/traffic.py"
+TM_UID_A=${TM_UID_A:-65501}
+TM_UID_B=${TM_UID_B:-65502}
+
+# The cgroup v2 mount point, from /proc/self/mountinfo (never hard-coded).
+tm_cg2_mount() {
+	awk '{ for (i = 1; i <= NF; i++) if ($i == "-") { if ($(i+1) == "cgroup2") { print $5; exit } break } }' /proc/self/mountinfo
+}
+
+# tm_setup: a fresh cgroup, temp dir and pid list for this test. Sets CG, TMP.
+tm_setup() {
+	local mnt
+	mnt=$(tm_cg2_mount)
+	[ -n "$mnt" ] || skip "no cgroup v2 mount"
+	CG="$mnt/tmtop-test-$$-${BATS_TEST_NUMBER:-0}-$RANDOM"
+	mkdir "$CG"
+	TMP=$(mktemp -d /tmp/tmtop-test.XXXXXX)
+	chmod 755 "$TMP"
+	SYNC="$TMP/sync"		# where test users may write (ready files)
+	mkdir -m 1777 "$SYNC"
+	TM_PIDS=()
+	echo "$CG" > "$TMP/.cgroup"
+}
+
+# tm_teardown: end what we started (by PID), empty and remove the cgroup, remove temp files.
+tm_teardown() {
+	local p i
+	for p in "${TM_PIDS[@]:-}"; do
+		[ -n "$p" ] && kill "$p" 2>/dev/null
+	done
+	for p in "${TM_PIDS[@]:-}"; do
+		[ -n "$p" ] || continue
+		for i in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+		kill -9 "$p" 2>/dev/null
+	done
+	if [ -n "${CG:-}" ] && [ -d "$CG" ]; then
+		# Anything still inside was started by this test: end it, then remove the cgroup.
+		for p in $(cat "$CG/cgroup.procs" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
+		for i in $(seq 50); do rmdir "$CG" 2>/dev/null && break; sleep 0.1; done
+	fi
+	[ -n "${TMP:-}" ] && rm -rf "$TMP"
+	return 0
+}
+
+# tm_as UID CMD...: run CMD as UID (gid = uid, no groups) inside $CG, in the foreground.
+tm_as() {
+	local uid=$1
+	shift
+	sh -c 'echo $$ > "$1/cgroup.procs" && shift && exec "$@"' sh "$CG" \
+		setpriv --reuid="$uid" --regid="$uid" --clear-groups "$@"
+}
+
+# tm_as_bg UID CMD...: the same in the background; its PID is recorded for teardown.
+tm_as_bg() {
+	tm_as "$@" &
+	TM_PIDS+=($!)
+	TM_LAST_PID=$!
+}
+
+tm_traffic() { tm_as "$1" "$TM_PY" "$TM_TRAFFIC" "${@:2}"; }
+tm_traffic_bg() { tm_as_bg "$1" "$TM_PY" "$TM_TRAFFIC" "${@:2}"; }
+
+# tm_wait_file FILE [SECONDS]
+tm_wait_file() {
+	local i
+	for i in $(seq $((${2:-10} * 10))); do [ -e "$1" ] && return 0; sleep 0.1; done
+	echo "timed out waiting for $1" >&2
+	return 1
+}
+
+# tm_wait_grep FILE REGEX [SECONDS]
+tm_wait_grep() {
+	local i
+	for i in $(seq $((${3:-10} * 10))); do grep -qE "$2" "$1" 2>/dev/null && return 0; sleep 0.1; done
+	echo "timed out waiting for /$2/ in $1" >&2
+	return 1
+}
+
+# tm_attached CG: the number of programs attached directly to CG.
+tm_attached() {
+	bpftool cgroup show "$1" 2>/dev/null | grep -cE 'ingress|egress' || true
+}
+
+# A free port for this test (avoids collisions between suites).
+tm_port() { echo $((20000 + RANDOM % 20000)); }
