@@ -25,6 +25,7 @@ tm_setup() {
 	SYNC="$TMP/sync"		# where test users may write (ready files)
 	mkdir -m 1777 "$SYNC"
 	TM_PIDS=()
+	TM_MOUNTS=()
 	echo "$CG" > "$TMP/.cgroup"
 }
 
@@ -44,6 +45,9 @@ tm_teardown() {
 		for p in $(cat "$CG/cgroup.procs" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
 		for i in $(seq 50); do rmdir "$CG" 2>/dev/null && break; sleep 0.1; done
 	fi
+	for p in "${TM_MOUNTS[@]:-}"; do
+		[ -n "$p" ] && umount "$p" 2>/dev/null
+	done
 	[ -n "${TMP:-}" ] && rm -rf "$TMP"
 	return 0
 }

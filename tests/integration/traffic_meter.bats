@@ -185,6 +185,28 @@ tcp_exchange() {	# FAMILY ADDR BYTES
 	[ "$(tail -n1 "$LOGA" | cut -d, -f7)" -eq $((4 * 38)) ]
 }
 
+@test "a full disk never stops the logger: errors counted, logging resumes" {
+	mkdir "$TMP/small"
+	mount -t tmpfs -o size=64k,mode=700 tmtop-test "$TMP/small"
+	TM_MOUNTS+=("$TMP/small")
+	"$BIN" -d "$TMP/small" -i /dev/null "$CG" lo 2> "$TMP/stderr" &
+	LOGGER=$!
+	TM_PIDS+=("$LOGGER")
+	tm_wait_grep "$TMP/stderr" 'watching' 10
+	udp_exchange 4 127.0.0.1 3000 10	# ~190 KiB of rows into 64 KiB
+	sleep 0.3
+	kill -0 "$LOGGER"
+	mount -o remount,size=8m "$TMP/small"
+	t=$(date +%s.%N)
+	udp_exchange 4 127.0.0.1 20 10
+	stop_logger
+	grep -qE 'write errors \([0-9]+ rows dropped; last: .*No space left on device\)' "$TMP/stderr"
+	log="$TMP/small/traffic_user_lo_$TM_UID_A.log"
+	check_totals "$log"
+	# the 20 datagrams sent after space came back are all there
+	[ "$(awk -F, -v t="$t" 'NR > 1 && $5 + 0 > t + 0' "$log" | wc -l)" -eq 20 ]
+}
+
 @test "kill -9 of the logger leaves nothing attached" {
 	start_logger -i /dev/null
 	[ "$(tm_attached "$CG")" -eq 2 ]
