@@ -108,6 +108,7 @@ bench: deps
 	bench/run.sh
 
 screenshots: deps
+	TMTOP_DEPS=screenshots scripts/deps.sh
 	$(MAKE) all
 	scripts/screenshots.sh
 
