@@ -298,3 +298,42 @@ int cli_parse(struct tm_cli *cli, enum cli_prog prog, int argc, char **argv, FIL
 		FAIL("cannot use cgroup '%s': %s", cli->cgroup_path, strerror(-ret));
 	return 0;
 }
+
+int cli_load_ignore(const struct tm_cli *cli, struct iplist *list, char *err, size_t errlen)
+{
+	struct iplist_error e = {};
+	int ret;
+
+	if (!cli->ignore_file) {
+		ret = iplist_load_default(list);
+		if (ret)
+			snprintf(err, errlen, "the built-in ignore list does not load: %s",
+				 strerror(-ret));
+		return ret;
+	}
+	ret = iplist_load_file(cli->ignore_file, list, &e);
+	if (ret && e.line)
+		snprintf(err, errlen, "%s:%d: %s", cli->ignore_file, e.line, e.reason);
+	else if (ret)
+		snprintf(err, errlen, "%s: %s", cli->ignore_file,
+			 e.reason[0] ? e.reason : strerror(-ret));
+	return ret;
+}
+
+void cli_monitor_opts(const struct tm_cli *cli, const struct iplist *ignore, bool log,
+		      struct monitor_opts *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->collector.cgroup_path = cli->cgroup_path;
+	out->collector.ignore_mode = cli->ignore_mode;
+	out->collector.ifindex = cli->ifindex;
+	out->collector.ring_bytes = cli->ring_bytes;
+	out->collector.counters_only = cli->counters_only;
+	out->collector.ignore = ignore;
+	out->collector.verbose = cli->verbose;
+	if (log && !cli->counters_only) {
+		out->backend = backend_find(cli->backend);
+		out->backend_cfg.log_dir = cli->log_dir;
+		out->backend_cfg.nic_id = cli->nic_id;
+	}
+}

@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <stdio.h>
 #include "meter/aggregator.h"
+#include "meter/iplist.h"
+#include "meter/monitor.h"
 
 enum cli_prog {
 	CLI_LOGGER,	/* traffic_meter_user */
@@ -55,5 +57,14 @@ const char *cli_ignore_mode_name(int mode);
 
 /* AGG_SORT_* from a key name ("rate", "in", "out", "totin", "totout", "user", "uid"). */
 int cli_sort_key(const char *s);
+
+/* The ignore list the options ask for: --ignore-file, else the compiled-in one.
+ * 0, or -errno with "FILE:LINE: reason" (or "FILE: reason") in err. */
+int cli_load_ignore(const struct tm_cli *cli, struct iplist *list, char *err, size_t errlen);
+
+/* Engine options from the command line. ignore must outlive monitor_start(); the backend
+ * is left NULL when log is false or with --counters-only. */
+void cli_monitor_opts(const struct tm_cli *cli, const struct iplist *ignore, bool log,
+		      struct monitor_opts *out);
 
 #endif /* METER_CLI_H */

@@ -17,23 +17,6 @@
 
 #define PROG "traffic_meter_user"
 
-static int load_ignore_list(const struct tm_cli *cli, struct iplist *list)
-{
-	struct iplist_error e = {};
-	int ret;
-
-	if (!cli->ignore_file)
-		return iplist_load_default(list);
-	ret = iplist_load_file(cli->ignore_file, list, &e);
-	if (ret) {
-		if (e.line)
-			fprintf(stderr, PROG ": %s:%d: %s\n", cli->ignore_file, e.line, e.reason);
-		else
-			fprintf(stderr, PROG ": %s: %s\n", cli->ignore_file, e.reason);
-	}
-	return ret;
-}
-
 static void print_ignore_list(const struct iplist *list, int mode)
 {
 	char buf[IP_PREFIX_STRLEN];
@@ -68,7 +51,7 @@ static void print_summary(const struct monitor_summary *sum)
 
 int main(int argc, char **argv)
 {
-	struct monitor_opts opts = {};
+	struct monitor_opts opts;
 	struct monitor_summary sum = {};
 	struct iplist ignore = {};
 	struct monitor *m = NULL;
@@ -84,8 +67,10 @@ int main(int argc, char **argv)
 		fprintf(stderr, PROG ": %s\n", err);
 		return 2;
 	}
-	if (load_ignore_list(&cli, &ignore))
+	if (cli_load_ignore(&cli, &ignore, err, sizeof(err))) {
+		fprintf(stderr, PROG ": %s\n", err);
 		return 1;
+	}
 
 	/* Block the signals before the engine thread starts so only sigwait() sees them. */
 	sigemptyset(&sigs);
@@ -95,18 +80,7 @@ int main(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	opts.collector.cgroup_path = cli.cgroup_path;
-	opts.collector.ignore_mode = cli.ignore_mode;
-	opts.collector.ifindex = cli.ifindex;
-	opts.collector.ring_bytes = cli.ring_bytes;
-	opts.collector.counters_only = cli.counters_only;
-	opts.collector.ignore = &ignore;
-	opts.collector.verbose = cli.verbose;
-	if (!cli.counters_only) {
-		opts.backend = backend_find(cli.backend);
-		opts.backend_cfg.log_dir = cli.log_dir;
-		opts.backend_cfg.nic_id = cli.nic_id;
-	}
+	cli_monitor_opts(&cli, &ignore, true, &opts);
 	ret = monitor_start(&m, &opts, err, sizeof(err));
 	if (ret) {
 		fprintf(stderr, PROG ": %s\n", err);

@@ -15,28 +15,10 @@
 #include "meter/users.h"
 #include "tui/tui.h"
 
-static int load_ignore(const struct tm_cli *cli, struct iplist *list)
-{
-	struct iplist_error ie = { 0 };
-	int err;
-
-	if (!cli->ignore_file)
-		return iplist_load_default(list);
-	err = iplist_load_file(cli->ignore_file, list, &ie);
-	if (err) {
-		if (ie.line)
-			fprintf(stderr, "tmtop: %s:%d: %s\n", cli->ignore_file, ie.line, ie.reason);
-		else
-			fprintf(stderr, "tmtop: %s: %s\n", cli->ignore_file,
-				ie.reason[0] ? ie.reason : strerror(-err));
-	}
-	return err;
-}
-
 int main(int argc, char **argv)
 {
 	static struct tm_cli cli;	/* 4 KiB of path: keep it off the stack */
-	struct monitor_opts mo = { 0 };
+	struct monitor_opts mo;
 	struct iplist ignore = { 0 };
 	struct monitor *mon = NULL;
 	struct tui t = { 0 };
@@ -51,30 +33,12 @@ int main(int argc, char **argv)
 		fprintf(stderr, "tmtop: %s\n", err[0] ? err : strerror(-rc));
 		return 2;
 	}
-	if (load_ignore(&cli, &ignore)) {
-		if (!cli.ignore_file)
-			fprintf(stderr, "tmtop: the built-in ignore list does not load\n");
+	if (cli_load_ignore(&cli, &ignore, err, sizeof(err))) {
+		fprintf(stderr, "tmtop: %s\n", err);
 		return 1;
 	}
 
-	mo.collector.cgroup_path = cli.cgroup_path;
-	mo.collector.ignore_mode = cli.ignore_mode;
-	mo.collector.ifindex = cli.ifindex;
-	mo.collector.ring_bytes = cli.ring_bytes;
-	mo.collector.counters_only = cli.counters_only;
-	mo.collector.ignore = &ignore;
-	mo.collector.verbose = cli.verbose;
-	if (!cli.no_log && !cli.counters_only) {
-		mo.backend = backend_find(cli.backend);
-		if (!mo.backend) {
-			fprintf(stderr, "tmtop: unknown output backend '%s' (have: %s)\n", cli.backend,
-				backend_names());
-			iplist_free(&ignore);
-			return 2;
-		}
-		mo.backend_cfg.log_dir = cli.log_dir;
-		mo.backend_cfg.nic_id = cli.nic_id;
-	}
+	cli_monitor_opts(&cli, &ignore, !cli.no_log, &mo);
 	mo.aggregate = true;
 	/* The rate window spans at least two refreshes, so a slow refresh still shows a rate. */
 	window = (uint64_t)(cli.delay * 1e9);
