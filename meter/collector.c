@@ -44,6 +44,8 @@ struct collector {
 	size_t ring_bytes;
 	int64_t clock_offset;		/* boot -> wall, re-sampled every drain */
 	uint64_t events;		/* delivered to callbacks */
+	uint64_t budget_end;		/* this drain stops at this event count */
+	bool backlog;			/* the last drain stopped on its budget */
 	collector_event_fn fn;		/* set for the duration of one drain */
 	void *fn_ctx;
 	pthread_mutex_t ignore_lock;	/* the UI edits while the engine thread runs */
@@ -149,7 +151,12 @@ static int handle_event(void *ctx, void *data, size_t size)
 	c->events++;
 	if (c->fn)
 		c->fn(c->fn_ctx, &rec);
-	return 0;
+	/*
+	 * Under a flood the ring never empties and ring_buffer__consume() would never return,
+	 * starving the flush, the counter samples and the stop request. A negative return
+	 * makes libbpf stop after this record (already consumed).
+	 */
+	return c->events >= c->budget_end ? -EAGAIN : 0;
 }
 
 int collector_open(struct collector **out, const struct collector_opts *opts, char *err,
@@ -275,9 +282,11 @@ int collector_drain(struct collector *c, collector_event_fn fn, void *ctx)
 	c->clock_offset = tm_clock_offset_ns();
 	c->fn = fn;
 	c->fn_ctx = ctx;
+	c->budget_end = before + COLLECTOR_DRAIN_BUDGET;
 	ret = ring_buffer__consume(c->rb);
 	c->fn = NULL;
-	if (ret < 0)
+	c->backlog = ret == -EAGAIN;
+	if (ret < 0 && ret != -EAGAIN)
 		return ret;
 	return (int)(c->events - before);
 }
@@ -299,6 +308,11 @@ int collector_poll(struct collector *c, int timeout_ms, collector_event_fn fn, v
 	if (poll(&pfd, 1, timeout_ms) < 0 && errno == EINTR)
 		return -EINTR;
 	return collector_drain(c, fn, ctx);
+}
+
+bool collector_backlog(const struct collector *c)
+{
+	return c->backlog;
 }
 
 int collector_fd(const struct collector *c)

@@ -38,8 +38,14 @@ int collector_open(struct collector **out, const struct collector_opts *opts, ch
  * queued, calling fn per event. Returns the number of events, or -errno (-EINTR on signal). */
 int collector_poll(struct collector *c, int timeout_ms, collector_event_fn fn, void *ctx);
 
-/* Drain what is queued without waiting. */
+/* At most this many events per drain, so a flood cannot keep a drain going forever. */
+#define COLLECTOR_DRAIN_BUDGET 65536
+
+/* Drain what is queued without waiting (up to the budget). */
 int collector_drain(struct collector *c, collector_event_fn fn, void *ctx);
+
+/* True when the last drain stopped on its budget: more is queued, drain again at once. */
+bool collector_backlog(const struct collector *c);
 
 /* Fd that becomes readable when events pass the wake-up threshold (for an outer poll loop). */
 int collector_fd(const struct collector *c);

@@ -112,7 +112,7 @@ static void *run(void *arg)
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, NULL);
 	while (!atomic_load(&m->stop))
-		step(m, m->drain_ms);
+		step(m, collector_backlog(m->col) ? 0 : m->drain_ms);
 	return NULL;
 }
 

@@ -207,6 +207,22 @@ tcp_exchange() {	# FAMILY ADDR BYTES
 	[ "$(awk -F, -v t="$t" 'NR > 1 && $5 + 0 > t + 0' "$log" | wc -l)" -eq 20 ]
 }
 
+@test "under a UDP flood: every packet the kernel counted is a row, and SIGINT stops at once" {
+	start_logger -i /dev/null
+	tm_traffic_bg "$TM_UID_A" udp-flood 4 127.0.0.1 "$(tm_port)" 4 64
+	sleep 2
+	t0=$(date +%s%N)
+	stop_logger
+	t1=$(date +%s%N)
+	[ $(((t1 - t0) / 1000000)) -lt 3000 ]
+	grep -q ' 0 lost' "$TMP/stderr"
+	pkts=$(sed -nE "s/^  uid $TM_UID_A .*out [0-9]+ B \(([0-9]+) pkts\).*/\1/p" "$TMP/stderr")
+	bytes=$(sed -nE "s/^  uid $TM_UID_A .*out ([0-9]+) B .*/\1/p" "$TMP/stderr")
+	[ "$pkts" -gt 1000 ]
+	[ "$(grep -c '^out,92,' "$LOGA")" -eq "$pkts" ]
+	[ "$(tail -n1 "$LOGA" | cut -d, -f7)" -eq "$bytes" ]
+}
+
 @test "kill -9 of the logger leaves nothing attached" {
 	start_logger -i /dev/null
 	[ "$(tm_attached "$CG")" -eq 2 ]
