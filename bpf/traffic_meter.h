@@ -22,7 +22,7 @@ enum tm_ignore_mode {
 
 #define TM_MAX_UIDS		16384	/* distinct socket owners counted in the kernel */
 #define TM_MAX_IGNORE		1024	/* prefixes per family in the ignore tries */
-#define TM_DEFAULT_RING_MB	16	/* ring buffer size; >2x the drain interval at peak rate */
+#define TM_DEFAULT_RING_MB	8	/* ring buffer: ~130k events, >5x a 20 ms drain at 1M events/s */
 
 /* One packet, as the kernel saw it. 56 bytes, no implicit padding. */
 struct tm_event {
