@@ -1,0 +1,851 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# bench/run.sh: what does watching traffic cost the traffic? (issue 4)
+#
+# iperf3 over loopback — TCP single stream and UDP with 64-byte payloads, IPv4 and IPv6 — with the
+# client and the server in a throw-away cgroup, once per monitor configuration: none (the
+# baseline), traffic_meter_user logging CSV, tmtop -b logging in the background, the kernel side
+# alone (--counters-only, the ceiling), nethogs and iftop. Configurations are interleaved inside
+# each round and every round measures its own baseline, so drift hits all of them alike; ratios
+# are to the same round's baseline, medians over rounds. Then a peer flood (100 000 distinct
+# 127.0.0.0/8 peers) shows whether the logger's and tmtop's memory stays bounded, and a perf
+# profile of the logger under the UDP flood shows where its time goes.
+#
+# Usage: bench/run.sh [--rounds N] [--time SECONDS] [--smoke] [--out FILE] [--no-profile]
+#                     [--configs LIST] [--loads LIST] [--flood-time SECONDS]
+# Needs root, cgroup v2, iperf3, jq; nethogs, iftop and perf are optional (rows say "not installed").
+# Only loopback traffic, every load bounded in time; the cgroup, the monitors and their programs
+# are removed on every exit path.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+ROUNDS=3
+DURATION=10
+FLOOD_TIME=15
+FLOOD_PEERS=100000
+PROFILE=1
+SMOKE=0
+OUT="$ROOT/bench/RESULTS.md"
+CONFIGS="baseline logger logger4m tmtop counters nethogs iftop"
+LOADS="tcp4 udp4 tcp6 udp6"
+PY=/usr/bin/python3		# the system python: traffic.py must not depend on a user's pyenv
+CLK_TCK=$(getconf CLK_TCK)
+
+# Targets from issue 4.
+T_UDP_RATIO=0.85
+T_TCP_RATIO=0.95
+T_CPU_PCT=10
+T_RSS_MIB=32
+
+CG=""			# the throw-away cgroup
+WORK=""			# temp dir: raw results, monitor output, logs (same disk as /tmp)
+PIDS=()			# everything we started, ended by PID at exit
+MON_PID=""		# the running monitor, empty for the baseline
+EVENTS="-"		# what the monitor says it saw (set by mon_* stop)
+LOST="-"
+GAP="-"			# tmtop only: longest interval between two snapshots
+
+usage()
+{
+	sed -n '/^# Usage:/,/^# Needs/p' "$0" | sed 's/^# \{0,1\}//'
+	exit "${1:-0}"
+}
+
+die()
+{
+	echo "bench: $*" >&2
+	exit 1
+}
+
+log()
+{
+	echo "bench: $*" >&2
+}
+
+parse_args()
+{
+	while [ $# -gt 0 ]; do
+		case $1 in
+		--rounds) ROUNDS=$2; shift ;;
+		--time) DURATION=$2; shift ;;
+		--flood-time) FLOOD_TIME=$2; shift ;;
+		--out) OUT=$2; shift ;;
+		--configs) CONFIGS=${2//,/ }; shift ;;
+		--loads) LOADS=${2//,/ }; shift ;;
+		--no-profile) PROFILE=0 ;;
+		--smoke)
+			# A few seconds that prove the harness still works; the numbers mean nothing.
+			SMOKE=1 ROUNDS=1 DURATION=1 FLOOD_TIME=2 PROFILE=0
+			CONFIGS="baseline logger tmtop"
+			LOADS="udp4"
+			;;
+		-h|--help) usage 0 ;;
+		*) echo "bench: unknown argument $1" >&2; usage 2 ;;
+		esac
+		shift
+	done
+	[[ $ROUNDS =~ ^[1-9][0-9]*$ ]] || die "--rounds wants a positive integer"
+	[[ $DURATION =~ ^[1-9][0-9]*$ ]] || die "--time wants whole seconds"
+	[[ $FLOOD_TIME =~ ^[1-9][0-9]*$ ]] || die "--flood-time wants whole seconds"
+}
+
+# --- set-up and the cleanup that always runs ------------------------------------------------------
+
+cg2_mount()
+{
+	awk '{ for (i = 1; i <= NF; i++) if ($i == "-") { if ($(i+1) == "cgroup2") { print $5; exit } break } }' \
+		/proc/self/mountinfo
+}
+
+cleanup()
+{
+	local p i
+
+	set +e
+	for p in "${PIDS[@]}"; do
+		kill -INT "$p" 2>/dev/null
+	done
+	for p in "${PIDS[@]}"; do
+		for i in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+		kill -9 "$p" 2>/dev/null
+		wait "$p" 2>/dev/null
+	done
+	if [ -n "$CG" ] && [ -d "$CG" ]; then
+		# Whatever is still inside was started by us (iperf3, traffic.py): end it.
+		while read -r p; do kill -9 "$p" 2>/dev/null; done < "$CG/cgroup.procs"
+		for i in $(seq 50); do rmdir "$CG" 2>/dev/null && break; sleep 0.1; done
+		[ -d "$CG" ] && echo "bench: could not remove $CG" >&2
+	fi
+	[ -n "$WORK" ] && rm -rf "$WORK"
+}
+
+setup()
+{
+	local mnt t
+
+	[ "$(id -u)" -eq 0 ] || die "needs root (BPF, cgroups, libpcap)"
+	for t in iperf3 jq bpftool; do
+		command -v "$t" >/dev/null || die "$t not found (run 'make deps' or install it)"
+	done
+	[ -x "$ROOT/traffic_meter_user" ] || die "traffic_meter_user is not built: run 'make'"
+	mnt=$(cg2_mount)
+	[ -n "$mnt" ] || die "no cgroup v2 mount in /proc/self/mountinfo"
+	trap cleanup EXIT
+	trap 'exit 130' INT TERM
+	WORK=$(mktemp -d /tmp/tmtop-bench.XXXXXX)
+	mkdir "$WORK/logs" "$WORK/bin"
+	CG="$mnt/tmtop-bench-$$"
+	mkdir "$CG"
+	# Run copies: others may rebuild the tree while we measure (the BPF object is embedded).
+	cp "$ROOT/traffic_meter_user" "$WORK/bin/"
+	if tmtop_works; then
+		cp "$ROOT/tmtop" "$WORK/bin/"
+	fi
+	: > "$WORK/raw.tsv"
+	LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
+	PORT=$((30000 + $$ % 20000))
+}
+
+tmtop_works() { [ -x "$ROOT/tmtop" ] && "$ROOT/tmtop" --help >/dev/null 2>&1; }
+
+# --- small helpers --------------------------------------------------------------------------------
+
+# in_cg CMD...: run CMD inside the bench cgroup (it moves itself in, then execs).
+in_cg()
+{
+	sh -c 'echo $$ > "$1/cgroup.procs" && shift && exec "$@"' sh "$CG" "$@"
+}
+
+# spawn OUT ERR CMD...: start a monitor in the background (outside the cgroup) as MON_PID.
+spawn()
+{
+	local out=$1 err=$2
+
+	shift 2
+	"$@" > "$out" 2> "$err" &
+	MON_PID=$!
+	PIDS+=("$MON_PID")
+}
+
+# stop_pid PID [SECONDS]: SIGINT, then SIGKILL if it does not exit in time (flushing big logs
+# takes a while, hence the generous default).
+stop_pid()
+{
+	local p=$1 i
+
+	kill -INT "$p" 2>/dev/null || true
+	for i in $(seq $((${2:-30} * 10))); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+	kill -9 "$p" 2>/dev/null && log "pid $p did not stop on SIGINT, killed"
+	wait "$p" 2>/dev/null || true
+	forget_pid "$p"
+}
+
+forget_pid()
+{
+	local keep=() p
+
+	for p in "${PIDS[@]}"; do [ "$p" = "$1" ] || keep+=("$p"); done
+	PIDS=("${keep[@]}")
+}
+
+wait_grep()	# FILE REGEX SECONDS
+{
+	local i
+
+	for i in $(seq $(($3 * 10))); do grep -qE "$2" "$1" 2>/dev/null && return 0; sleep 0.1; done
+	log "timed out waiting for /$2/ in $1"
+	return 1
+}
+
+# Resident KiB of the BPF map mappings (the ring buffer, twice): kernel memory, not the heap.
+bpf_map_rss_kib()
+{
+	awk '/^[0-9a-f]+-[0-9a-f]+ / { m = ($6 == "anon_inode:bpf-map") } m && /^Rss:/ { s += $2 }
+		END { print s + 0 }' "/proc/$1/smaps" 2>/dev/null || echo 0
+}
+
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
+vm_hwm_kib() { awk '/^VmHWM:/ { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0; }
+now() { date +%s.%N; }
+
+# Both BPF programs must be on our cgroup before the load starts, or the run measures nothing.
+wait_attached()
+{
+	local i
+
+	for i in $(seq 100); do
+		[ "$(bpftool cgroup show "$CG" 2>/dev/null | grep -cE 'ingress|egress')" -ge 2 ] && return 0
+		sleep 0.1
+	done
+	log "programs not attached to $CG"
+	return 1
+}
+
+# --- the monitor configurations: mon_NAME start|stop ----------------------------------------------
+# start sets MON_PID (empty: no monitor) and returns once the monitor is watching;
+# stop ends it and sets EVENTS and LOST ("-" when the tool has no such count).
+
+mon_baseline()
+{
+	MON_PID="" EVENTS="-" LOST="-" GAP="-"
+}
+
+mon_logger()	# start|stop [EXTRA OPTIONS]
+{
+	case $1 in
+	start)
+		spawn /dev/null "$WORK/mon.err" "$WORK/bin/traffic_meter_user" -d "$WORK/logs" \
+			-i /dev/null "${@:2}" "$CG" lo
+		wait_grep "$WORK/mon.err" '^traffic_meter_user: watching' 15
+		wait_attached
+		;;
+	stop)
+		stop_pid "$MON_PID"
+		# "stopped; N events logged, M lost (ring buffer full)"
+		read -r EVENTS LOST < <(sed -nE 's/.*stopped; ([0-9]+) events logged, ([0-9]+) lost.*/\1 \2/p' \
+			"$WORK/mon.err")
+		EVENTS=${EVENTS:--} LOST=${LOST:--} GAP="-"
+		rm -f "$WORK/logs"/*	# they grow by hundreds of MB a run
+		;;
+	esac
+}
+
+# The ring buffer is mapped twice (libbpf maps the data pages twice so a record never wraps) and
+# the kernel populates the mapping at mmap time, so VmRSS carries twice the ring size from the
+# start: a 4 MiB ring shows what a smaller default would cost in lost events.
+mon_logger4m()
+{
+	mon_logger "$1" --ring-size 4
+}
+
+mon_counters()
+{
+	case $1 in
+	start)
+		spawn /dev/null "$WORK/mon.err" "$WORK/bin/traffic_meter_user" --counters-only \
+			-i /dev/null "$CG" lo
+		wait_grep "$WORK/mon.err" '^traffic_meter_user: counting' 15
+		wait_attached
+		;;
+	stop)
+		stop_pid "$MON_PID"
+		EVENTS="-" LOST="-" GAP="-"	# no events by design
+		;;
+	esac
+}
+
+mon_tmtop()
+{
+	local n
+
+	case $1 in
+	start)
+		spawn "$WORK/tmtop.out" "$WORK/mon.err" "$WORK/bin/tmtop" -b -D 1 -d "$WORK/logs" \
+			-i /dev/null "$CG" lo
+		wait_grep "$WORK/tmtop.out" '^# ignore' 15
+		wait_attached
+		;;
+	stop)
+		# tmtop prints no snapshot on exit: wait for one taken after the load ended.
+		n=$(grep -c '^tmtop time=' "$WORK/tmtop.out" || true)
+		for _ in $(seq 30); do
+			[ "$(grep -c '^tmtop time=' "$WORK/tmtop.out" || true)" -gt "$n" ] && break
+			sleep 0.1
+		done
+		stop_pid "$MON_PID"
+		EVENTS=$(sed -nE 's/^totals .* events=([0-9]+) .*/\1/p' "$WORK/tmtop.out" | tail -n1)
+		LOST=$(sed -nE 's/^totals .* lost=([0-9]+) .*/\1/p' "$WORK/tmtop.out" | tail -n1)
+		EVENTS=${EVENTS:--} LOST=${LOST:--}
+		GAP=$(sed -nE 's/^tmtop time=([0-9.]+) .*/\1/p' "$WORK/tmtop.out" |
+			awk 'NR > 1 && $1 - p > g { g = $1 - p } { p = $1 } END { printf "%.2f", g }')
+		rm -f "$WORK/logs"/*
+		;;
+	esac
+}
+
+mon_nethogs()
+{
+	case $1 in
+	start)
+		# -a: nethogs skips loopback without it; -C: UDP too (TCP only without it);
+		# -t: trace mode (text, no curses).
+		spawn /dev/null "$WORK/mon.err" nethogs -C -a -t -d 1 lo
+		sleep 1		# libpcap has no "ready" line; one second covers its start
+		;;
+	stop)
+		stop_pid "$MON_PID" 10
+		EVENTS="-" LOST="-" GAP="-"
+		;;
+	esac
+}
+
+mon_iftop()
+{
+	case $1 in
+	start)
+		# Text mode prints a table every 2 s; its "Listening" line sits in a stdio buffer, so
+		# there is no ready signal to wait for: one second covers its start, as for nethogs.
+		spawn /dev/null "$WORK/mon.err" iftop -t -i lo -n -N -P
+		sleep 1
+		;;
+	stop)
+		stop_pid "$MON_PID" 10
+		EVENTS="-" LOST="-" GAP="-"
+		;;
+	esac
+}
+
+# config_available NAME: whether this machine can run it (a row says why not otherwise).
+config_available()
+{
+	case $1 in
+	tmtop) [ -x "$WORK/bin/tmtop" ] ;;
+	nethogs|iftop) command -v "$1" >/dev/null ;;
+	*) return 0 ;;
+	esac
+}
+
+# --- one measurement ------------------------------------------------------------------------------
+
+load_addr() { case $1 in *4) echo 127.0.0.1 ;; *6) echo ::1 ;; esac; }
+
+load_args()
+{
+	case $1 in
+	tcp*) echo "" ;;
+	udp*) echo "-u -b 0 -l 64" ;;
+	esac
+}
+
+# iperf3_server ADDR: a one-shot server inside the cgroup, bounded in time; sets SRV_PID.
+iperf3_server()
+{
+	local i
+
+	in_cg timeout -k 5 $((DURATION + 40)) iperf3 -s -1 -p "$PORT" -B "$1" > /dev/null 2>&1 &
+	SRV_PID=$!
+	PIDS+=("$SRV_PID")
+	for i in $(seq 50); do
+		ss -ltnH "sport = :$PORT" 2>/dev/null | grep . >/dev/null && return 0
+		sleep 0.1
+	done
+	log "iperf3 server did not start on port $PORT"
+	return 1
+}
+
+# measure ROUND CONFIG LOAD: one iperf3 run under one monitor; appends a line to raw.tsv:
+# round config load rate delivered cpu% rss_kib events/s lost gap map_rss_kib
+measure()
+{
+	local round=$1 cfg=$2 load=$3 addr t0=0 t1=0 w0 w1 rss=0 maprss=0 cpu="-" rate deliv secs evs
+	local json
+
+	addr=$(load_addr "$load")
+	json="$WORK/iperf.json"
+	iperf3_server "$addr"
+	MON_PID=""
+	"mon_$cfg" start
+	if [ -n "$MON_PID" ]; then
+		t0=$(cpu_ticks "$MON_PID")
+	fi
+	w0=$(now)
+	# shellcheck disable=SC2046 # load_args is a list of words on purpose
+	in_cg timeout -k 5 $((DURATION + 20)) iperf3 -c "$addr" -p "$PORT" -t "$DURATION" \
+		$(load_args "$load") -J > "$json" || log "iperf3 client failed ($cfg $load round $round)"
+	w1=$(now)
+	if [ -n "$MON_PID" ]; then
+		t1=$(cpu_ticks "$MON_PID")
+		rss=$(vm_hwm_kib "$MON_PID")
+		maprss=$(bpf_map_rss_kib "$MON_PID")
+		cpu=$(awk -v a="$t0" -v b="$t1" -v hz="$CLK_TCK" -v w0="$w0" -v w1="$w1" \
+			'BEGIN { printf "%.1f", (b - a) / hz / (w1 - w0) * 100 }')
+	fi
+	"mon_$cfg" stop
+	wait "$SRV_PID" 2>/dev/null || true
+	forget_pid "$SRV_PID"
+
+	case $load in
+	tcp*)
+		rate=$(jq -r '.end.sum_received.bits_per_second // 0' "$json" 2>/dev/null || echo 0)
+		deliv=$rate
+		secs=$(jq -r '.end.sum_received.seconds // 0' "$json" 2>/dev/null || echo 0)
+		;;
+	udp*)
+		# Sent: what the sender pushed through the whole loopback path (both hooks run in
+		# its softirq); delivered: what the single-threaded receiver got out of its socket.
+		rate=$(jq -r '(.end.sum_sent.packets // 0) / (.end.sum_sent.seconds // 1)' "$json" \
+			2>/dev/null || echo 0)
+		deliv=$(jq -r '((.end.sum_received.packets // 0) - (.end.sum_received.lost_packets // 0))
+			/ (.end.sum_received.seconds // 1)' "$json" 2>/dev/null || echo 0)
+		secs=$(jq -r '.end.sum_sent.seconds // 0' "$json" 2>/dev/null || echo 0)
+		;;
+	esac
+	evs="-"
+	[[ $EVENTS =~ ^[0-9]+$ ]] && evs=$(awk -v e="$EVENTS" -v s="$secs" \
+		'BEGIN { printf "%.0f", (s > 0 ? e / s : 0) }')
+	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$round" "$cfg" "$load" "$rate" \
+		"$deliv" "$cpu" "$rss" "$evs" "$LOST" "$GAP" "$maprss" >> "$WORK/raw.tsv"
+	log "round $round $cfg $load: $(fmt_rate "$load" "$rate") cpu ${cpu}% rss ${rss} KiB" \
+		"events/s $evs lost $LOST"
+	rm -f "$json"
+}
+
+# --- the peer flood: is memory bounded however many peers appear? ---------------------------------
+
+# peer_flood CONFIG: traffic.py sends 64-byte datagrams to FLOOD_PEERS distinct 127.x.y.z
+# addresses (loopback only; nobody listens, so only "out" events) while VmHWM is sampled each
+# second. Appends: config peers sent_pps hwm_at_third_kib hwm_end_kib events lost map_rss_kib
+flood_peer()
+{
+	local cfg=$1 fpid hwm third=0 i sent maprss
+
+	"mon_$cfg" start
+	in_cg timeout -k 5 $((FLOOD_TIME + 10)) "$PY" "$ROOT/tests/traffic.py" udp-flood 4 127.0.0.1 \
+		"$PORT" "$FLOOD_TIME" 64 "$FLOOD_PEERS" > "$WORK/flood.out" 2>&1 &
+	fpid=$!
+	PIDS+=("$fpid")
+	for i in $(seq "$FLOOD_TIME"); do
+		sleep 1
+		hwm=$(vm_hwm_kib "$MON_PID")
+		[ "$i" -eq $(((FLOOD_TIME + 2) / 3)) ] && third=$hwm
+	done
+	wait "$fpid" 2>/dev/null || true
+	forget_pid "$fpid"
+	hwm=$(vm_hwm_kib "$MON_PID")
+	maprss=$(bpf_map_rss_kib "$MON_PID")
+	[ "$third" -gt 0 ] || third=$hwm
+	"mon_$cfg" stop
+	sent=$(grep -E '^[0-9]+$' "$WORK/flood.out" | tail -n1 || true)
+	sent=${sent:-0}
+	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$cfg" "$FLOOD_PEERS" \
+		"$(awk -v n="$sent" -v s="$FLOOD_TIME" 'BEGIN { printf "%.0f", n / s }')" \
+		"$third" "$hwm" "$EVENTS" "$LOST" "$maprss" >> "$WORK/flood.tsv"
+	log "peer flood $cfg: VmHWM ${third} KiB at 1/3, ${hwm} KiB at the end, events $EVENTS lost $LOST"
+}
+
+# --- the profile: where does the logger's time go under the UDP flood? ----------------------------
+
+profile_logger()	# LOAD (udp4 or udp6)
+{
+	local ppid addr t0 t1 w0 w1 secs cpu
+
+	command -v perf >/dev/null || { echo "perf not installed" > "$WORK/profile.txt"; return 0; }
+	addr=$(load_addr "$1")
+	iperf3_server "$addr"
+	mon_logger start
+	in_cg timeout -k 5 $((DURATION + 20)) iperf3 -c "$addr" -p "$PORT" -t "$DURATION" \
+		-u -b 0 -l 64 -J > /dev/null &
+	ppid=$!
+	PIDS+=("$ppid")
+	sleep 1
+	secs=$((DURATION > 3 ? DURATION - 2 : 1))
+	t0=$(cpu_ticks "$MON_PID") w0=$(now)
+	# cpu-clock: a VM often has no hardware counters; dwarf: the build keeps no frame pointers.
+	# perf itself takes CPU too, so the logger's share below is a little higher than unprofiled.
+	timeout -k 5 $((DURATION + 10)) perf record -q -e cpu-clock -F 999 --call-graph dwarf,16384 \
+		-o "$WORK/perf.data" -p "$MON_PID" -- sleep "$secs" > /dev/null 2>&1 ||
+		log "perf record failed"
+	t1=$(cpu_ticks "$MON_PID") w1=$(now)
+	cpu=$(awk -v a="$t0" -v b="$t1" -v hz="$CLK_TCK" -v w0="$w0" -v w1="$w1" \
+		'BEGIN { printf "%.1f", (b - a) / hz / (w1 - w0) * 100 }')
+	wait "$ppid" 2>/dev/null || true
+	forget_pid "$ppid"
+	mon_logger stop
+	wait "$SRV_PID" 2>/dev/null || true
+	forget_pid "$SRV_PID"
+	{
+		echo "=== $(load_label "$1"): traffic_meter_user CPU $cpu % of one core while profiled," \
+			"$EVENTS events in the run, $LOST lost"
+		echo "\$ perf report --no-children --sort dso,sym (self time, top entries)"
+		perf report -i "$WORK/perf.data" --stdio --no-children --sort dso,sym -g none \
+			2>/dev/null | grep -vE '^#|^$' | sed -n 1,25p
+		echo
+		echo "\$ perf report --children --sort sym -g none (inclusive: callee time counted in callers)"
+		perf report -i "$WORK/perf.data" --stdio --children --sort sym -g none \
+			--percent-limit 2 2>/dev/null | grep -vE '^#|^$' | sed -n 1,30p
+		echo
+	} >> "$WORK/profile.txt"
+	rm -f "$WORK/perf.data"
+}
+
+# --- the table ------------------------------------------------------------------------------------
+
+# median: of the numbers on stdin ("-" when there are none).
+median()
+{
+	grep -E '^[0-9.eE+-]+$' | sort -g |
+		awk '{ a[NR] = $1 } END { if (!NR) print "-"; else if (NR % 2) print a[(NR + 1) / 2];
+			else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
+}
+
+# column N of raw.tsv for CONFIG and LOAD, one value a line.
+col() { awk -F'\t' -v c="$1" -v l="$2" -v n="$3" '$2 == c && $3 == l { print $n }' "$WORK/raw.tsv"; }
+
+# ratios COLUMN CONFIG LOAD: each round's value over the same round's baseline.
+ratios()
+{
+	awk -F'\t' -v c="$2" -v l="$3" -v n="$1" '
+		$3 == l && $2 == "baseline" { b[$1] = $n }
+		$3 == l && $2 == c { v[$1] = $n }
+		END { for (r in v) if (b[r] > 0) printf "%.3f\n", v[r] / b[r] }' "$WORK/raw.tsv"
+}
+
+fmt_rate()	# LOAD VALUE
+{
+	[ "$2" = "-" ] && { echo "-"; return; }
+	case $1 in
+	tcp*) awk -v v="$2" 'BEGIN { printf "%.2f Gbit/s", v / 1e9 }' ;;
+	udp*) awk -v v="$2" 'BEGIN { printf "%.0f kpps", v / 1e3 }' ;;
+	esac
+}
+
+fmt_range()
+{
+	sort -g | awk 'NR == 1 { lo = $1 } { hi = $1 } END { if (NR) printf "%.2f–%.2f", lo, hi; else print "-" }'
+}
+
+fmt_num() { awk -v v="$1" -v f="$2" 'BEGIN { if (v == "-" || v == "") print "-"; else printf f, v }'; }
+
+max_of() { grep -E '^[0-9.]+$' | sort -g | tail -n1 | grep . || echo "-"; }
+
+sum_of() { grep -E '^[0-9]+$' | awk '{ s += $1 } END { print NR ? s : "-" }'; }
+
+config_label()
+{
+	case $1 in
+	baseline) echo "no monitor (baseline)" ;;
+	logger) echo "traffic_meter_user, CSV" ;;
+	logger4m) echo "traffic_meter_user, CSV, --ring-size 4" ;;
+	tmtop) echo "tmtop -b, CSV in background" ;;
+	counters) echo "kernel counters only (ceiling)" ;;
+	nethogs) echo "nethogs -t (libpcap)" ;;
+	iftop) echo "iftop -t (libpcap)" ;;
+	esac
+}
+
+load_label()
+{
+	case $1 in
+	tcp4) echo "TCP IPv4" ;; tcp6) echo "TCP IPv6" ;;
+	udp4) echo "UDP-64B IPv4" ;; udp6) echo "UDP-64B IPv6" ;;
+	esac
+}
+
+# Stats of one config and load, as shell variables (R_*), for the tables and the targets.
+stats()
+{
+	local cfg=$1 load=$2
+
+	R_N=$(col "$cfg" "$load" 4 | grep -c . || true)
+	R_RATIO=$(ratios 4 "$cfg" "$load" | median)
+	R_RANGE=$(ratios 4 "$cfg" "$load" | fmt_range)
+	R_DRATIO=$(ratios 5 "$cfg" "$load" | median)
+	R_RATE=$(col "$cfg" "$load" 4 | median)
+	R_CPU=$(col "$cfg" "$load" 6 | median)
+	R_RSS=$(col "$cfg" "$load" 7 | max_of)
+	R_EVS=$(col "$cfg" "$load" 8 | median)
+	R_LOST=$(col "$cfg" "$load" 9 | sum_of)
+	R_GAP=$(col "$cfg" "$load" 10 | max_of)
+	R_MAPRSS=$(col "$cfg" "$load" 11 | max_of)
+}
+
+print_table()
+{
+	local cfg load rss
+
+	echo "| monitor | load | ratio (median) | ratio range | delivered ratio | rate (median) | monitor CPU, % of one core | peak RSS, MiB (of it BPF maps) | events/s | events lost (sum) |"
+	echo "|---|---|---|---|---|---|---|---|---|---|"
+	for cfg in $CONFIGS; do
+		for load in $LOADS; do
+			if ! config_available "$cfg"; then
+				echo "| $(config_label "$cfg") | $(load_label "$load") | not built / not installed | | | | | | | |"
+				continue
+			fi
+			stats "$cfg" "$load"
+			[ "$R_N" -gt 0 ] || continue
+			rss=$(awk -v k="$R_RSS" -v m="$R_MAPRSS" 'BEGIN { if (k > 0) printf "%.1f (%.1f)",
+				k / 1024, m / 1024; else print "-" }')
+			[ "$cfg" = baseline ] && R_RATIO=1 R_RANGE="" R_DRATIO=1
+			printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' \
+				"$(config_label "$cfg")" "$(load_label "$load")" \
+				"$(fmt_num "$R_RATIO" %.2f)" "$R_RANGE" \
+				"$(case $load in udp*) fmt_num "$R_DRATIO" %.2f ;; *) echo "" ;; esac)" \
+				"$(fmt_rate "$load" "$R_RATE")" "$(fmt_num "$R_CPU" %.1f)" "$rss" \
+				"$(fmt_num "$R_EVS" %.0f)" "$R_LOST"
+		done
+	done
+}
+
+# The issue's side-by-side view: one row per monitor.
+print_headline()
+{
+	local cfg load cells cpu
+
+	printf '| monitor |'
+	for load in $LOADS; do printf ' %s |' "$(load_label "$load")"; done
+	echo " CPU under UDP-64B (% of one core) |"
+	printf '|---|'
+	for load in $LOADS; do printf -- '---|'; done
+	echo "---|"
+	for cfg in $CONFIGS; do
+		config_available "$cfg" || { echo "| $(config_label "$cfg") | not built / not installed |"; continue; }
+		cells="" cpu=""
+		for load in $LOADS; do
+			stats "$cfg" "$load"
+			[ "$cfg" = baseline ] && R_RATIO=1
+			cells+=" $(fmt_num "$R_RATIO" %.2f) |"
+			[[ $load == udp* ]] && cpu+="${cpu:+ / }$(fmt_num "$R_CPU" %.1f)"
+		done
+		echo "| $(config_label "$cfg") |$cells ${cpu:--} |"
+	done
+}
+
+print_flood()
+{
+	[ -s "$WORK/flood.tsv" ] || { echo "(not run)"; return; }
+	echo "| monitor | distinct peers | datagrams/s sent | VmHWM at 1/3 of the run (MiB) | VmHWM at the end (MiB) | of it BPF maps (MiB) | events | events lost |"
+	echo "|---|---|---|---|---|---|---|---|"
+	awk -F'\t' '{ printf "| %s | %s | %s | %.1f | %.1f | %.1f | %s | %s |\n", $1, $2, $3, $4 / 1024,
+		$5 / 1024, $8 / 1024, $6, $7 }' "$WORK/flood.tsv"
+}
+
+# verdict NAME OK DETAIL: one line of the targets section.
+verdict()
+{
+	printf -- '- %s: **%s** — %s\n' "$1" "$([ "$2" = 1 ] && echo met || echo MISSED)" "$3"
+}
+
+ge() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a != "-" && a + 0 >= b + 0) }'; }
+lt() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a != "-" && a + 0 < b + 0) }'; }
+
+print_targets()
+{
+	local load ok d cpu_max=0 rss_max=0 map_max=0 lost=0 f cfg third end gap maprss
+
+	config_available logger || return 0
+	for load in $LOADS; do
+		stats logger "$load"
+		case $load in
+		udp*)
+			ok=0; ge "$R_RATIO" "$T_UDP_RATIO" && ok=1
+			d=$(awk -v r="$R_RATIO" -v t="$T_UDP_RATIO" 'BEGIN { printf "%+.2f", r - t }')
+			verdict "$(load_label "$load") ratio ≥ $T_UDP_RATIO" "$ok" \
+				"logger $(fmt_num "$R_RATIO" %.2f) ($d against the target; delivered $(fmt_num "$R_DRATIO" %.2f)), ceiling $(stats counters "$load"; fmt_num "$R_RATIO" %.2f), nethogs $(stats nethogs "$load"; fmt_num "$R_RATIO" %.2f), iftop $(stats iftop "$load"; fmt_num "$R_RATIO" %.2f)"
+			stats logger "$load"
+			lt "$cpu_max" "$R_CPU" && cpu_max=$R_CPU
+			[[ $R_LOST =~ ^[0-9]+$ ]] && lost=$((lost + R_LOST))
+			;;
+		tcp*)
+			ok=0; ge "$R_RATIO" "$T_TCP_RATIO" && ok=1
+			verdict "$(load_label "$load") ratio ≥ $T_TCP_RATIO (median of $R_N rounds; the issue asks for ≥ 5)" \
+				"$ok" "logger $(fmt_num "$R_RATIO" %.2f) (range $R_RANGE; single-stream TCP moves ±15–20 % between rounds)"
+			;;
+		esac
+		lt "$rss_max" "${R_RSS/-/0}" && rss_max=$R_RSS
+		lt "$map_max" "${R_MAPRSS/-/0}" && map_max=$R_MAPRSS
+	done
+	ok=0; [ "$lost" -eq 0 ] && ok=1
+	verdict "zero events lost at the UDP-64B flood rate" "$ok" \
+		"$lost events lost in all logger UDP runs (ring buffer default 16 MiB)"
+	ok=0; lt "$cpu_max" "$T_CPU_PCT" && ok=1
+	verdict "logger CPU < $T_CPU_PCT % of a core" "$ok" \
+		"worst UDP median $(fmt_num "$cpu_max" %.1f) % ($(awk -v c="$cpu_max" -v t="$T_CPU_PCT" 'BEGIN { printf "%+.1f points", c - t }'))"
+	ok=0; lt "$rss_max" $((T_RSS_MIB * 1024)) && ok=1
+	verdict "logger peak RSS < $T_RSS_MIB MiB" "$ok" \
+		"$(awk -v k="$rss_max" -v m="$map_max" -v t="$T_RSS_MIB" 'BEGIN { printf "%.1f MiB (%+.1f MiB), of which %.1f MiB is the BPF ring buffer mapping (the ring mapped twice, resident from the start); %.1f MiB without it", k / 1024, k / 1024 - t, m / 1024, (k - m) / 1024 }')"
+	if config_available logger4m && [[ " $CONFIGS " == *" logger4m "* ]]; then
+		lost=0 rss_max=0
+		for load in $LOADS; do
+			stats logger4m "$load"
+			[[ $R_LOST =~ ^[0-9]+$ ]] && lost=$((lost + R_LOST))
+			lt "$rss_max" "${R_RSS/-/0}" && rss_max=$R_RSS
+		done
+		ok=0; [ "$lost" -eq 0 ] && lt "$rss_max" $((T_RSS_MIB * 1024)) && ok=1
+		verdict "the same with --ring-size 4: no loss and RSS < $T_RSS_MIB MiB" "$ok" \
+			"$lost events lost, peak RSS $(fmt_num "$rss_max" %.0f) KiB"
+	fi
+	if config_available tmtop; then
+		gap=$( { stats tmtop udp4; echo "$R_GAP"; stats tmtop udp6; echo "$R_GAP"; } | max_of)
+		ok=0; lt "$gap" 1.5 && ok=1
+		[ "$gap" = "-" ] || verdict "tmtop keeps refreshing under the UDP flood (-D 1)" "$ok" \
+			"longest interval between two batch snapshots $gap s (keys are not exercised by batch mode)"
+	fi
+	if [ -s "$WORK/flood.tsv" ]; then
+		while IFS=$'\t' read -r cfg _ _ third end _ f maprss; do
+			# Bounded: no growth once the peers have all been seen, and what is not the
+			# ring buffer mapping stays under the RSS target.
+			ok=0
+			if lt $((end - third)) 1024 && lt $((end - maprss)) $((T_RSS_MIB * 1024)) &&
+				[[ $f == 0 || $f == - ]]; then
+				ok=1
+			fi
+			verdict "$cfg memory bounded under $FLOOD_PEERS peers (bound: < 1 MiB growth after 1/3 of the run, < $T_RSS_MIB MiB besides the ring mapping)" "$ok" \
+				"$(awk -v a="$third" -v b="$end" 'BEGIN { printf "VmHWM %.1f MiB at 1/3 of the run, %.1f MiB at the end (%+.1f MiB)", a / 1024, b / 1024, (b - a) / 1024 }'), of it $(fmt_num "$maprss" %.0f) KiB BPF maps; $f events lost"
+		done < "$WORK/flood.tsv"
+	fi
+}
+
+report()
+{
+	local cpu SMOKE_FLAG=""
+
+	[ "$SMOKE" = 1 ] && SMOKE_FLAG=" --smoke"
+	cpu=$(sed -nE 's/^model name\s*:\s*//p' /proc/cpuinfo | sed -n 1p)
+	cat <<EOF
+# tmtop overhead: iperf3 over loopback, side by side with nethogs and iftop
+
+Generated by \`make bench\` (\`bench/run.sh${SMOKE_FLAG}\`) on $(date -u '+%Y-%m-%d %H:%M UTC').
+Machine: \`nproc\` = $(nproc), kernel $(uname -r), CPU: ${cpu:-unknown}; load average $LOAD_START at
+the start, $(cut -d' ' -f1-3 /proc/loadavg) at the end (anything else running competes for the same cores).
+$ROUNDS round(s) of ${DURATION}-second iperf3 runs; configurations interleaved inside each round (order
+rotated each round), each round with its own baseline; ratios are to the same round's baseline,
+medians over rounds. traffic_meter_user and tmtop ran from copies taken at the start
+($(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)$(git -C "$ROOT" diff --quiet HEAD 2>/dev/null || echo ", with uncommitted changes")).
+
+## Commands
+The client and the server both run in the throw-away cgroup \`$(dirname "$CG")/tmtop-bench-PID\` that the monitors watch:
+\`\`\`
+iperf3 -s -1 -p PORT -B ADDR                         # ADDR: 127.0.0.1 or ::1
+iperf3 -c ADDR -p PORT -t $DURATION -J                       # TCP, single stream
+iperf3 -c ADDR -p PORT -t $DURATION -J -u -b 0 -l 64         # UDP, 64-byte payloads
+\`\`\`
+Monitors (started outside the cgroup, stopped with SIGINT after each run; logs deleted after each run):
+\`\`\`
+traffic_meter_user -d LOGDIR -i /dev/null CGROUP lo              # CSV, ring buffer default (16 MiB)
+traffic_meter_user -d LOGDIR -i /dev/null --ring-size 4 CGROUP lo   # the same with a 4 MiB ring
+tmtop -b -D 1 -d LOGDIR -i /dev/null CGROUP lo > OUT             # batch mode, CSV in the background
+traffic_meter_user --counters-only -i /dev/null CGROUP lo        # kernel side alone: the ceiling
+nethogs -C -a -t -d 1 lo
+iftop -t -i lo -n -N -P
+$PY tests/traffic.py udp-flood 4 127.0.0.1 PORT $FLOOD_TIME 64 $FLOOD_PEERS   # peer flood, in the cgroup
+perf record -e cpu-clock -F 999 --call-graph dwarf -p LOGGER_PID    # profile: separate UDP-64B runs
+\`\`\`
+How each column is measured: **ratio** = the run's rate / the same round's baseline rate (TCP:
+receiver bit rate; UDP: datagrams/s the sender pushed through loopback, both hooks run in its
+softirq); **delivered ratio** (UDP) = the same for datagrams the single-threaded iperf3 receiver
+actually read (it drops about half even unmonitored); **monitor CPU** = user+sys ticks of the
+monitor process (all threads, /proc/PID/stat) over the iperf3 run / wall time; **peak RSS** =
+VmHWM just before the monitor is stopped (the logger's includes the ring buffer pages it touched);
+**events/s** = events reported at exit (logger summary; tmtop: \`events=\` of the last snapshot)
+/ iperf3 seconds; **events lost** = the \`lost\` count, summed over rounds.
+
+## Side by side (throughput ratio to the unmonitored run, median)
+$(print_headline)
+
+## All numbers
+$(print_table)
+
+## Memory under a peer flood ($FLOOD_PEERS distinct 127.0.0.0/8 peers, ${FLOOD_TIME} s)
+$(print_flood)
+
+## Targets (issue 4)
+$(print_targets)
+EOF
+	if [ -s "$WORK/profile.txt" ]; then
+		cat <<EOF
+
+## Profile: traffic_meter_user under the UDP-64B flood
+\`\`\`
+$(cat "$WORK/profile.txt")
+\`\`\`
+EOF
+	fi
+}
+
+# --- main -----------------------------------------------------------------------------------------
+
+# rotate N WORDS...: the words starting at position N mod count, so each round sees a new order.
+rotate()
+{
+	local n=$1 a
+
+	shift
+	a=("$@")
+	n=$((n % ${#a[@]}))
+	echo "${a[@]:n}" "${a[@]:0:n}"
+}
+
+main()
+{
+	local round cfg load order=()
+
+	parse_args "$@"
+	cd "$ROOT"
+	setup
+	for cfg in $CONFIGS; do
+		if config_available "$cfg"; then
+			order+=("$cfg")
+		else
+			log "$cfg: not built or not installed, skipped"
+		fi
+	done
+	log "$ROUNDS round(s) x ${DURATION} s: ${order[*]} on $LOADS (cgroup $CG)"
+	for round in $(seq "$ROUNDS"); do
+		for load in $LOADS; do
+			for cfg in $(rotate "$round" "${order[@]}"); do
+				measure "$round" "$cfg" "$load"
+			done
+		done
+	done
+	for cfg in logger tmtop; do
+		if [[ " ${order[*]} " == *" $cfg "* ]]; then
+			flood_peer "$cfg"
+		fi
+	done
+	if [ "$PROFILE" = 1 ]; then
+		for load in $LOADS; do
+			if [[ $load == udp* ]] && [[ " ${order[*]} " == *" logger "* ]]; then
+				profile_logger "$load"
+			fi
+		done
+	fi
+	report > "$WORK/results.md"
+	mkdir -p "$(dirname "$OUT")"
+	cp "$WORK/results.md" "$OUT"
+	cat "$OUT"
+	if bpftool cgroup show "$CG" 2>/dev/null | grep -E 'ingress|egress' >/dev/null; then
+		die "programs still attached to $CG"
+	fi
+}
+
+main "$@"
