@@ -124,9 +124,12 @@ static __always_inline int handle_skb(struct __sk_buff *skb, __u8 dir)
 
 	if (skb->protocol == bpf_htons(ETH_P_IP)) {
 		family = TM_AF_INET;
-		/* saddr and daddr are adjacent at offset 12 of the IPv4 header */
-		if (bpf_skb_load_bytes(skb, 12, addrs, 4) || bpf_skb_load_bytes(skb, 16, addrs + 16, 4))
+		/* saddr and daddr are adjacent at offset 12 of the IPv4 header: one load */
+		if (bpf_skb_load_bytes(skb, 12, addrs + 8, 8))
 			return 1;
+		__builtin_memcpy(addrs, addrs + 8, 4);
+		__builtin_memcpy(addrs + 16, addrs + 12, 4);
+		__builtin_memset(addrs + 4, 0, 12);
 	} else if (skb->protocol == bpf_htons(ETH_P_IPV6)) {
 		family = TM_AF_INET6;
 		if (bpf_skb_load_bytes(skb, 8, addrs, 32))
