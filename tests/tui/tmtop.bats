@@ -8,8 +8,10 @@
 # Every tmux command goes to a private server (-L), so a user's own tmux is never touched;
 # teardown kills only what these tests started and removes the cgroup and temp files.
 
-U1=65501
-U2=65502
+load ../lib.bash
+
+U1=$TM_UID_A
+U2=$TM_UID_B
 
 # The sender: run inside the test cgroup as a non-root user. Sends COUNT datagrams of SIZE
 # bytes to its own receiver socket on ADDR (so that user is both sender and receiver), one
@@ -41,8 +43,7 @@ setup_file() {
 	export BIN="$BATS_TEST_DIRNAME/../../tmtop"
 	[ -x "$BIN" ] || { echo "build tmtop first (make tmtop)" >&2; return 1; }
 	local mnt
-	# The cgroup v2 mount: the mountinfo line whose fstype after " - " is cgroup2.
-	mnt=$(awk '{ for (i = 1; i <= NF; i++) if ($i == "-") { if ($(i + 1) == "cgroup2") { print $5; exit } break } }' /proc/self/mountinfo)
+	mnt=$(tm_cg2_mount)
 	[ -n "$mnt" ] || { echo "no cgroup v2 mount" >&2; return 1; }
 	export CG="$mnt/tmtop_bats_$$"
 	mkdir "$CG"
