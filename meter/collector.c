@@ -41,7 +41,6 @@ struct collector {
 	struct ring_buffer *rb;
 	int cgroup_fd;
 	int ncpus;
-	size_t ring_bytes;
 	int64_t clock_offset;		/* boot -> wall, re-sampled every drain */
 	uint64_t events;		/* delivered to callbacks */
 	uint64_t budget_end;		/* this drain stops at this event count */
@@ -212,7 +211,6 @@ int collector_open(struct collector **out, const struct collector_opts *opts, ch
 		snprintf(err, errlen, "bad ring buffer size %zu: %s", ring, strerror(-ret));
 		goto cleanup;
 	}
-	c->ring_bytes = ring;
 
 	ret = traffic_meter_bpf__load(c->skel);
 	if (ret) {
@@ -315,11 +313,6 @@ bool collector_backlog(const struct collector *c)
 	return c->backlog;
 }
 
-int collector_fd(const struct collector *c)
-{
-	return c->rb ? ring_buffer__epoll_fd(c->rb) : -1;
-}
-
 int collector_read_counters(struct collector *c, struct uid_total **out)
 {
 	int fd = bpf_map__fd(c->skel->maps.uid_counters);
@@ -389,11 +382,6 @@ uint64_t collector_lost(struct collector *c)
 uint64_t collector_events(const struct collector *c)
 {
 	return c->events;
-}
-
-size_t collector_ring_bytes(const struct collector *c)
-{
-	return c->ring_bytes;
 }
 
 size_t collector_ignore_count(const struct collector *c)

@@ -47,9 +47,6 @@ int collector_drain(struct collector *c, collector_event_fn fn, void *ctx);
 /* True when the last drain stopped on its budget: more is queued, drain again at once. */
 bool collector_backlog(const struct collector *c);
 
-/* Fd that becomes readable when events pass the wake-up threshold (for an outer poll loop). */
-int collector_fd(const struct collector *c);
-
 /* All per-UID totals, summed over CPUs; *out is malloc'd (free it). Returns count or -errno. */
 int collector_read_counters(struct collector *c, struct uid_total **out);
 
@@ -67,8 +64,6 @@ size_t collector_ignore_active(const struct collector *c);
 int collector_ignore_add(struct collector *c, const struct ip_prefix *p);
 int collector_ignore_set(struct collector *c, size_t idx, bool enabled);
 int collector_ignore_del(struct collector *c, size_t idx);
-
-size_t collector_ring_bytes(const struct collector *c);
 
 /* Detach both programs now (no new events); the maps stay readable until close. */
 void collector_detach(struct collector *c);

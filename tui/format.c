@@ -47,16 +47,23 @@ char *fmt_rate(char *buf, size_t len, double bytes_per_s, bool bits)
 	return scale(buf, len, bytes_per_s, 1024.0, Bunits, 6);
 }
 
+/* The width that fits both the request and the buffer (room for the NUL). */
+static int trunc_width(size_t len, int width)
+{
+	if (width < 0)
+		width = 0;
+	if ((size_t)width >= len)
+		width = (int)len - 1;
+	return width;
+}
+
 char *fmt_trunc(char *buf, size_t len, const char *src, int width)
 {
 	size_t n = strlen(src);
 
 	if (!len)
 		return buf;
-	if (width < 0)
-		width = 0;
-	if ((size_t)width >= len)
-		width = (int)len - 1;
+	width = trunc_width(len, width);
 	if (n <= (size_t)width) {
 		memcpy(buf, src, n + 1);
 		return buf;
@@ -77,10 +84,7 @@ char *fmt_trunc_left(char *buf, size_t len, const char *src, int width)
 
 	if (!len)
 		return buf;
-	if (width < 0)
-		width = 0;
-	if ((size_t)width >= len)
-		width = (int)len - 1;
+	width = trunc_width(len, width);
 	if (n <= (size_t)width || width == 0)
 		return fmt_trunc(buf, len, src, width);
 	buf[0] = '~';
