@@ -1,22 +1,39 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Per-user traffic meter: cgroup_skb ingress and egress programs for IPv4 and IPv6.
+ * Per-user traffic meter: cgroup_skb ingress and egress programs for IPv4 and IPv6, plus the
+ * socket programs that remember, per socket, who owns it and which process made it.
  *
  * For every packet of a socket in the attached cgroup subtree: drop it from accounting if the
- * ignore list says so, add it to the owner's per-CPU counters, and queue one fixed-size event.
- * Every path returns 1: the meter never drops traffic.
+ * ignore list says so, add it to its owner's per-CPU counters, and queue one fixed-size record.
+ * Every cgroup_skb path returns 1: the meter never drops traffic.
+ *
+ * The owner is the socket's sk_uid as the initial user namespace sees it, read from struct sock
+ * itself (bpf_rdonly_cast). bpf_get_socket_uid() is not that: it maps the uid into the user
+ * namespace that owns the socket's network namespace, so a rootless container reads as root and
+ * a user namespace with a uid map names any victim it likes.
  */
-#include <linux/bpf.h>
-#include <linux/if_ether.h>
+#include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
+#include <bpf/bpf_core_read.h>
 #include "traffic_meter.h"
+
+#define ETH_P_IP	0x0800
+#define ETH_P_IPV6	0x86DD
+#define AF_INET		2
+#define AF_INET6	10
 
 /* Set by user space before load; folded away by the verifier. */
 const volatile __u32 ignore_mode = TM_IGNORE_PEER;
 const volatile __u32 filter_ifindex = 0;	/* 0: every interface */
+const volatile __u32 host_netns = 0;		/* the meter's network namespace (inode) */
 const volatile __u8 emit_events = 1;		/* 0: counters only (the benchmark's ceiling) */
 const volatile __u64 wakeup_bytes = 0;		/* wake the reader past this fill; 0: libbpf default */
+const volatile __u64 target_cgroup_id = 0;	/* the attached cgroup, for the start-up walk */
+const volatile __u32 target_level = 0;		/* its depth below the cgroup v2 root */
+
+extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym;
+extern void *bpf_cast_to_kern_ctx(void *obj) __ksym;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -25,18 +42,25 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
-	__uint(max_entries, TM_MAX_UIDS);
-	__type(key, __u32);
+	__uint(max_entries, TM_MAX_OWNERS);
+	__type(key, __u64);
 	__type(value, struct tm_counters);
-} uid_counters SEC(".maps");
+} owner_counters SEC(".maps");
 
-/* [0]: events lost because the ring buffer was full; [1]: uids not counted, table full. */
+/* Packets of owners that found owner_counters full: the grand total stays exact. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 2);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct tm_counters);
+} overflow_counters SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, TM_STAT__COUNT);
 	__type(key, __u32);
 	__type(value, __u64);
-} lost SEC(".maps");
+} stats SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
@@ -54,13 +78,22 @@ struct {
 	__type(value, __u8);
 } ignore_v6 SEC(".maps");
 
-static __always_inline void count_lost(__u32 slot)
+struct {
+	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct tm_sock_info);
+} sk_info SEC(".maps");
+
+static __always_inline void count_stat(__u32 slot)
 {
-	__u64 *n = bpf_map_lookup_elem(&lost, &slot);
+	__u64 *n = bpf_map_lookup_elem(&stats, &slot);
 
 	if (n)
 		*n += 1;
 }
+
+/* ---- ignore list -------------------------------------------------------------------------- */
 
 static __always_inline int addr_ignored(__u8 family, const __u8 *addr)
 {
@@ -92,19 +125,101 @@ static __always_inline int packet_ignored(__u8 family, __u8 dir, const __u8 *src
 	}
 }
 
-static __always_inline void count_bytes(__u32 uid, __u8 dir, __u32 bytes)
+/* ---- owners and sockets ------------------------------------------------------------------- */
+
+/* Owner, kind and network namespace from struct sock itself. */
+static __always_inline void sock_read(struct sock *s, struct tm_sock_info *info)
 {
-	struct tm_counters *c = bpf_map_lookup_elem(&uid_counters, &uid);
+	info->uid = s->sk_uid.val;
+	info->kind = BPF_CORE_READ_BITFIELD(s, sk_kern_sock) ? TM_KIND_KERNEL : TM_KIND_USER;
+	if (info->kind == TM_KIND_KERNEL)
+		info->uid = 0;
+	info->netns = s->__sk_common.skc_net.net->ns.inum;
+	info->proto = (__u8)s->sk_protocol;
+}
+
+static __always_inline void announce(struct tm_sock_info *info, __u8 type)
+{
+	struct tm_sock_event *e;
+
+	if (!emit_events)
+		return;
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		count_stat(TM_STAT_SOCK_LOST);
+		return;
+	}
+	e->type = type;
+	e->kind = info->kind;
+	e->origin = info->origin;
+	e->family = 0;
+	e->proto = info->proto;
+	e->pad[0] = e->pad[1] = e->pad[2] = 0;
+	e->uid = info->uid;
+	e->tgid = info->tgid;
+	e->cookie = info->cookie;
+	e->cgroup_id = info->cgroup_id;
+	e->ts_boot_ns = bpf_ktime_get_boot_ns();
+	e->netns = info->netns;
+	e->pad2 = 0;
+	__builtin_memcpy(e->comm, info->comm, sizeof(e->comm));
+	bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
+	info->announced = 1;
+}
+
+/*
+ * The packet's socket and what we know of it. At ingress the kernel has set skb->sk to the
+ * receiving full socket (or the listener of a request socket); at egress a SYN-ACK carries a
+ * request socket, charged to its listener as bpf_get_socket_uid() would.
+ */
+static __always_inline struct tm_sock_info *packet_sock(struct __sk_buff *skb)
+{
+	struct bpf_sock *sk = skb->sk;
+	struct tm_sock_info *info;
+	struct bpf_sock *full;
+	__u64 cookie = 0;
+
+	if (!sk)
+		return NULL;
+	full = bpf_sk_fullsock(sk);
+	if (full) {
+		cookie = 1;	/* skb->sk is this socket: its cookie comes from the skb */
+	} else {
+		full = (struct bpf_sock *)bpf_get_listener_sock(sk);
+		if (!full)
+			return NULL;
+	}
+	info = bpf_sk_storage_get(&sk_info, full, NULL, 0);
+	if (info)
+		return info;
+	/* A socket older than the meter that the start-up walk did not see: creator unknown. */
+	info = bpf_sk_storage_get(&sk_info, full, NULL, BPF_SK_STORAGE_GET_F_CREATE);
+	if (!info)
+		return NULL;
+	sock_read(bpf_rdonly_cast(full, bpf_core_type_id_kernel(struct sock)), info);
+	info->cookie = cookie ? bpf_get_socket_cookie(skb) : 0;
+	info->origin = TM_ORIGIN_NONE;
+	return info;
+}
+
+static __always_inline void count_bytes(__u64 owner, __u8 dir, __u32 bytes)
+{
+	struct tm_counters *c = bpf_map_lookup_elem(&owner_counters, &owner);
 
 	if (!c) {
 		struct tm_counters zero = {};
 
 		/* EEXIST from a racing CPU is fine: the lookup below finds its entry. */
-		bpf_map_update_elem(&uid_counters, &uid, &zero, BPF_NOEXIST);
-		c = bpf_map_lookup_elem(&uid_counters, &uid);
+		bpf_map_update_elem(&owner_counters, &owner, &zero, BPF_NOEXIST);
+		c = bpf_map_lookup_elem(&owner_counters, &owner);
 		if (!c) {
-			count_lost(1);
-			return;
+			/* Full until user space evicts an idle owner: keep the grand total exact. */
+			__u32 zero_key = 0;
+
+			count_stat(TM_STAT_TABLE_FULL);
+			c = bpf_map_lookup_elem(&overflow_counters, &zero_key);
+			if (!c)
+				return;
 		}
 	}
 	/* Per-CPU values: plain adds, no atomics needed. */
@@ -112,55 +227,116 @@ static __always_inline void count_bytes(__u32 uid, __u8 dir, __u32 bytes)
 	c->packets[dir & 1] += 1;
 }
 
-static __always_inline int handle_skb(struct __sk_buff *skb, __u8 dir)
-{
-	__u8 addrs[32] = {};	/* src then dst, IPv4 in the first 4 bytes of each */
-	struct tm_event *e;
-	__u8 family;
-	__u32 uid;
+/* ---- packets ------------------------------------------------------------------------------ */
 
-	if (filter_ifindex && skb->ifindex != filter_ifindex)
-		return 1;
+/* The device the packet passes, in the meter's own network namespace only. */
+static __always_inline int iface_matches(struct __sk_buff *skb)
+{
+	struct sk_buff *kskb;
+	struct net_device *dev;
+
+	if (skb->ifindex != filter_ifindex)
+		return 0;
+	kskb = bpf_cast_to_kern_ctx(skb);
+	dev = kskb->dev;
+	if (!dev)
+		return 0;
+	return dev->nd_net.net->ns.inum == host_netns;
+}
+
+struct hdrs {
+	__u8 addrs[32];		/* src then dst, IPv4 in the first 4 bytes of each */
+	__u16 ports[2];		/* network order */
+	__u8 family;
+	__u8 proto;
+};
+
+/* Addresses, protocol and ports: direct packet access, the helper when headers are paged. */
+static __always_inline int load_headers(struct __sk_buff *skb, struct hdrs *h)
+{
+	void *data = (void *)(long)skb->data;
+	void *end = (void *)(long)skb->data_end;
+	__u32 l4;
 
 	if (skb->protocol == bpf_htons(ETH_P_IP)) {
-		family = TM_AF_INET;
-		/* saddr and daddr are adjacent at offset 12 of the IPv4 header: one load */
-		if (bpf_skb_load_bytes(skb, 12, addrs + 8, 8))
-			return 1;
-		__builtin_memcpy(addrs, addrs + 8, 4);
-		__builtin_memcpy(addrs + 16, addrs + 12, 4);
-		__builtin_memset(addrs + 4, 0, 12);
+		struct iphdr *ip = data;
+
+		h->family = TM_AF_INET;
+		if ((void *)(ip + 1) <= end) {
+			__builtin_memcpy(h->addrs, &ip->saddr, 4);
+			__builtin_memcpy(h->addrs + 16, &ip->daddr, 4);
+			h->proto = ip->protocol;
+			l4 = ip->ihl * 4;
+		} else {
+			struct iphdr hdr;
+
+			if (bpf_skb_load_bytes(skb, 0, &hdr, sizeof(hdr)))
+				return -1;
+			__builtin_memcpy(h->addrs, &hdr.saddr, 4);
+			__builtin_memcpy(h->addrs + 16, &hdr.daddr, 4);
+			h->proto = hdr.protocol;
+			l4 = hdr.ihl * 4;
+		}
+		/* A fragment past the first has no ports. */
 	} else if (skb->protocol == bpf_htons(ETH_P_IPV6)) {
-		family = TM_AF_INET6;
-		if (bpf_skb_load_bytes(skb, 8, addrs, 32))
-			return 1;
+		struct ipv6hdr *ip6 = data;
+
+		h->family = TM_AF_INET6;
+		if ((void *)(ip6 + 1) <= end) {
+			__builtin_memcpy(h->addrs, &ip6->saddr, 16);
+			__builtin_memcpy(h->addrs + 16, &ip6->daddr, 16);
+			h->proto = ip6->nexthdr;
+		} else {
+			struct ipv6hdr hdr;
+
+			if (bpf_skb_load_bytes(skb, 0, &hdr, sizeof(hdr)))
+				return -1;
+			__builtin_memcpy(h->addrs, &hdr.saddr, 16);
+			__builtin_memcpy(h->addrs + 16, &hdr.daddr, 16);
+			h->proto = hdr.nexthdr;
+		}
+		l4 = sizeof(struct ipv6hdr);	/* extension headers: proto says which, no ports */
 	} else {
-		return 1;
+		return -1;
 	}
+	if (h->proto == IPPROTO_TCP || h->proto == IPPROTO_UDP) {
+		__u16 *p;
 
-	if (packet_ignored(family, dir, addrs, addrs + 16))
-		return 1;
+		l4 &= 0x3c | 0x40;	/* 20..60 for IPv4, 40 for IPv6: a bounded offset */
+		p = data + l4;
+		if ((void *)(p + 2) <= end)
+			__builtin_memcpy(h->ports, p, 4);
+		else if (bpf_skb_load_bytes(skb, l4, h->ports, 4))
+			h->ports[0] = h->ports[1] = 0;
+	}
+	return 0;
+}
 
-	uid = bpf_get_socket_uid(skb);
-	count_bytes(uid, dir, skb->len);
+static __always_inline void emit_packet(struct __sk_buff *skb, __u8 dir, const struct hdrs *h,
+					const struct tm_sock_info *info, __u64 owner)
+{
+	struct tm_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 
-	if (!emit_events)
-		return 1;
-
-	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e) {
-		count_lost(0);
-		return 1;
+		count_stat(TM_STAT_RING_FULL);
+		return;
 	}
-	e->ts_boot_ns = bpf_ktime_get_boot_ns();
-	e->uid = uid;
-	e->bytes = skb->len;
-	e->family = family;
+	e->type = TM_REC_PACKET;
+	e->kind = (__u8)(owner >> 32);
+	e->family = h->family;
 	e->direction = dir;
+	e->proto = h->proto;
 	e->pad = 0;
+	e->sport = bpf_ntohs(h->ports[0]);
+	e->dport = bpf_ntohs(h->ports[1]);
 	e->pad2 = 0;
-	__builtin_memcpy(e->saddr, addrs, 16);
-	__builtin_memcpy(e->daddr, addrs + 16, 16);
+	e->uid = (__u32)owner;
+	e->ts_boot_ns = bpf_ktime_get_boot_ns();
+	e->cookie = info ? info->cookie : 0;
+	e->bytes = skb->len;
+	e->netns = info ? info->netns : 0;
+	__builtin_memcpy(e->saddr, h->addrs, 16);
+	__builtin_memcpy(e->daddr, h->addrs + 16, 16);
 
 	/*
 	 * A wake-up per event halves the traffic being watched; the reader drains on a short
@@ -172,6 +348,31 @@ static __always_inline int handle_skb(struct __sk_buff *skb, __u8 dir)
 		bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
 	else
 		bpf_ringbuf_submit(e, BPF_RB_FORCE_WAKEUP);
+}
+
+static __always_inline int handle_skb(struct __sk_buff *skb, __u8 dir)
+{
+	struct hdrs h = {};
+	struct tm_sock_info *info;
+	__u64 owner;
+
+	if (filter_ifindex && !iface_matches(skb))
+		return 1;
+	if (load_headers(skb, &h))
+		return 1;
+	if (packet_ignored(h.family, dir, h.addrs, h.addrs + 16))
+		return 1;
+
+	info = packet_sock(skb);
+	owner = info ? TM_OWNER(info->kind, info->uid) : TM_OWNER_NOSOCK;
+	count_bytes(owner, dir, skb->len);
+
+	if (!emit_events)
+		return 1;
+	/* Its creator record was lost to a full ring earlier: try again before the packet. */
+	if (info && !info->announced)
+		announce(info, TM_REC_SOCK);
+	emit_packet(skb, dir, &h, info, owner);
 	return 1;
 }
 
@@ -185,6 +386,96 @@ SEC("cgroup_skb/egress")
 int tm_egress(struct __sk_buff *skb)
 {
 	return handle_skb(skb, TM_DIR_OUT);
+}
+
+/* ---- socket creation, release and the start-up walk --------------------------------------- */
+
+SEC("cgroup/sock_create")
+int tm_sock_create(struct bpf_sock *sk)
+{
+	struct tm_sock_info *info;
+	__u64 pid_tgid;
+
+	if (sk->family != AF_INET && sk->family != AF_INET6)
+		return 1;
+	info = bpf_sk_storage_get(&sk_info, sk, NULL, BPF_SK_STORAGE_GET_F_CREATE);
+	if (!info)
+		return 1;
+	sock_read(bpf_rdonly_cast(sk, bpf_core_type_id_kernel(struct sock)), info);
+	pid_tgid = bpf_get_current_pid_tgid();
+	info->tgid = (__u32)(pid_tgid >> 32);
+	info->cgroup_id = bpf_get_current_cgroup_id();
+	info->cookie = bpf_get_socket_cookie(sk);
+	info->origin = TM_ORIGIN_CREATE;
+	bpf_get_current_comm(info->comm, sizeof(info->comm));
+	announce(info, TM_REC_SOCK);
+	return 1;
+}
+
+SEC("cgroup/sock_release")
+int tm_sock_release(struct bpf_sock *sk)
+{
+	struct tm_sock_info *info = bpf_sk_storage_get(&sk_info, sk, NULL, 0);
+
+	/* Only sockets user space was told about: it frees their entry. */
+	if (info && info->announced)
+		announce(info, TM_REC_SOCK_CLOSE);
+	return 1;
+}
+
+/* Is the socket's cgroup the attached one or below it? */
+static __always_inline int in_target_cgroup(struct cgroup *cg)
+{
+	struct cgroup *anc = NULL;
+
+	if (!cg || cg->level < (int)target_level)
+		return 0;
+	bpf_probe_read_kernel(&anc, sizeof(anc), &cg->ancestors[target_level]);
+	return anc && BPF_CORE_READ(anc, kn, id) == target_cgroup_id;
+}
+
+/*
+ * Sockets that existed before the meter started: one walk over every task's open files at
+ * start. A socket shared by several processes is credited to the first one the walk meets
+ * (the lowest pid, usually the parent that made it); a socket already tagged keeps its tag.
+ */
+SEC("iter/task_file")
+int tm_iter_sockets(struct bpf_iter__task_file *ctx)
+{
+	struct task_struct *task = ctx->task;
+	struct file *file = ctx->file;
+	struct tm_sock_info *info;
+	struct socket *sock;
+	struct sock *sk;
+	struct cgroup *cg;
+	__u16 family;
+
+	if (!task || !file)
+		return 0;
+	sock = bpf_sock_from_file(file);
+	if (!sock)
+		return 0;
+	sk = sock->sk;
+	if (!sk)
+		return 0;
+	family = sk->__sk_common.skc_family;
+	if (family != AF_INET && family != AF_INET6)
+		return 0;
+	cg = sk->sk_cgrp_data.cgroup;
+	if (!in_target_cgroup(cg))
+		return 0;
+	info = bpf_sk_storage_get(&sk_info, sk, NULL, BPF_SK_STORAGE_GET_F_CREATE);
+	if (!info || info->origin != TM_ORIGIN_NONE)
+		return 0;
+	sock_read(sk, info);
+	info->tgid = task->tgid;
+	info->cgroup_id = BPF_CORE_READ(cg, kn, id);
+	info->cookie = bpf_get_socket_cookie(sk);
+	info->origin = TM_ORIGIN_ITER;
+	bpf_probe_read_kernel(info->comm, sizeof(info->comm), task->comm);
+	info->announced = 0;
+	announce(info, TM_REC_SOCK);
+	return 0;
 }
 
 char LICENSE[] SEC("license") = "GPL";

@@ -1,17 +1,32 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * The one header shared by the BPF programs and user space: event layout, counter
- * layout, ignore-list keys and limits. Fixed-width types only; user space checks the
- * sizes with _Static_assert so the two sides cannot drift apart.
+ * The one header shared by the BPF programs and user space: record layouts, counter keys,
+ * ignore-list keys and limits. Fixed-width types only; user space checks the sizes with
+ * _Static_assert so the two sides cannot drift apart.
  */
 #ifndef TRAFFIC_METER_H
 #define TRAFFIC_METER_H
 
+#ifndef __VMLINUX_H__		/* the BPF side has the kernel's own types */
+#include <linux/types.h>
+#endif
+
 #define TM_DIR_IN	0	/* received by a socket in the cgroup */
 #define TM_DIR_OUT	1	/* sent by a socket in the cgroup */
 
-#define TM_AF_INET	4	/* family tags in events; not AF_* so the BPF side needs no libc */
+#define TM_AF_INET	4	/* family tags in records; not AF_* so the BPF side needs no libc */
 #define TM_AF_INET6	6
+
+/*
+ * Who a packet is charged to. An owner is one 64-bit key: the uid in the low 32 bits and the
+ * kind above them, so the two special owners can never equal a uid, whatever uids exist.
+ */
+#define TM_KIND_USER	0	/* a socket owned by a uid, as the initial user namespace sees it */
+#define TM_KIND_NOSOCK	1	/* no full socket to charge (e.g. a TIME_WAIT reply) */
+#define TM_KIND_KERNEL	2	/* a socket of the kernel's own (ICMP errors, TCP resets) */
+#define TM_OWNER(kind, uid)	(((__u64)(kind) << 32) | (__u32)(uid))
+#define TM_OWNER_NOSOCK		TM_OWNER(TM_KIND_NOSOCK, 0)
+#define TM_OWNER_KERNEL		TM_OWNER(TM_KIND_KERNEL, 0)
 
 /* Which packets an ignore-list entry hides (see SPEC.md, "Ignored networks"). */
 enum tm_ignore_mode {
@@ -20,24 +35,85 @@ enum tm_ignore_mode {
 	TM_IGNORE_ANY  = 2,	/* source or destination is ignored */
 };
 
-#define TM_MAX_UIDS		16384	/* distinct socket owners counted in the kernel */
+#define TM_MAX_OWNERS		16384	/* owners counted in the kernel; user space evicts idle ones */
 #define TM_MAX_IGNORE		1024	/* prefixes per family in the ignore tries */
-#define TM_DEFAULT_RING_MB	8	/* ring buffer: ~130k events, >5x a 20 ms drain at 1M events/s */
+#define TM_DEFAULT_RING_MB	8	/* ring buffer: ~110k events, >5x a 20 ms drain at 1M events/s */
 
-/* One packet, as the kernel saw it. 56 bytes, no implicit padding. */
-struct tm_event {
-	__u64 ts_boot_ns;	/* bpf_ktime_get_boot_ns(); user space adds the boot->wall offset */
-	__u32 uid;		/* bpf_get_socket_uid(); 65534 when the skb has no full socket */
-	__u32 bytes;		/* skb->len at the hook: IP header + payload */
-	__u8 family;		/* TM_AF_INET or TM_AF_INET6 */
-	__u8 direction;		/* TM_DIR_IN or TM_DIR_OUT */
-	__u16 pad;
-	__u8 saddr[16];		/* IPv4 in the first 4 bytes, network order */
-	__u8 daddr[16];
-	__u32 pad2;
+/* Slots of the per-CPU stats array. */
+enum tm_stat {
+	TM_STAT_RING_FULL = 0,	/* packet events lost: the ring buffer was full */
+	TM_STAT_TABLE_FULL,	/* packets counted under overflow: the owner table was full */
+	TM_STAT_SOCK_LOST,	/* socket records lost (retried on the socket's next packet) */
+	TM_STAT__COUNT
 };
 
-/* Per-UID totals, one copy per CPU; monotonic, never reset while loaded. */
+/* Record types in the ring buffer: the first byte of every record. */
+enum tm_rec_type {
+	TM_REC_PACKET = 1,	/* struct tm_event */
+	TM_REC_SOCK = 2,	/* struct tm_sock_event: a socket and who made it */
+	TM_REC_SOCK_CLOSE = 3,	/* struct tm_sock_event: the socket was released */
+};
+
+/* Where a socket's creator came from. */
+enum tm_origin {
+	TM_ORIGIN_NONE = 0,	/* first seen at a packet: creator unknown */
+	TM_ORIGIN_CREATE = 1,	/* cgroup/sock_create: the creating process, exact */
+	TM_ORIGIN_ITER = 2,	/* the start-up walk over tasks' files: the lowest pid holding it */
+};
+
+/* One packet, as the kernel saw it. 72 bytes, no implicit padding. */
+struct tm_event {
+	__u8 type;		/* TM_REC_PACKET */
+	__u8 kind;		/* TM_KIND_* */
+	__u8 family;		/* TM_AF_INET or TM_AF_INET6 */
+	__u8 direction;		/* TM_DIR_IN or TM_DIR_OUT */
+	__u8 proto;		/* IPPROTO_TCP, IPPROTO_UDP, ... from the IP header */
+	__u8 pad;
+	__u16 sport;		/* host order; 0 unless TCP or UDP */
+	__u16 dport;
+	__u16 pad2;
+	__u32 uid;		/* the socket's sk_uid in the initial user namespace (0 unless USER) */
+	__u64 ts_boot_ns;	/* bpf_ktime_get_boot_ns(); user space adds the boot->wall offset */
+	__u64 cookie;		/* the socket's cookie; 0 without a full socket */
+	__u32 bytes;		/* skb->len at the hook: IP header + payload */
+	__u32 netns;		/* inode number of the socket's network namespace; 0 unknown */
+	__u8 saddr[16];		/* IPv4 in the first 4 bytes, network order */
+	__u8 daddr[16];
+};
+
+/* A socket and its creator; also its release (TM_REC_SOCK_CLOSE, cookie and ts only). */
+struct tm_sock_event {
+	__u8 type;		/* TM_REC_SOCK or TM_REC_SOCK_CLOSE */
+	__u8 kind;		/* TM_KIND_* */
+	__u8 origin;		/* TM_ORIGIN_* */
+	__u8 family;		/* TM_AF_* */
+	__u8 proto;		/* IPPROTO_* of the socket */
+	__u8 pad[3];
+	__u32 uid;
+	__u32 tgid;		/* the creating process; 0 unknown */
+	__u64 cookie;
+	__u64 cgroup_id;	/* the socket's cgroup (v2 id = inode of its directory); 0 unknown */
+	__u64 ts_boot_ns;
+	__u32 netns;
+	__u32 pad2;
+	char comm[16];		/* the creator's command name, NUL-padded */
+};
+
+/* What the kernel keeps per socket (socket local storage), decided once per socket. */
+struct tm_sock_info {
+	__u64 cookie;
+	__u64 cgroup_id;
+	__u32 uid;
+	__u32 tgid;
+	__u32 netns;
+	__u8 kind;
+	__u8 origin;
+	__u8 announced;		/* its TM_REC_SOCK reached the ring */
+	__u8 proto;
+	char comm[16];
+};
+
+/* Per-owner totals, one copy per CPU; monotonic while the entry lives. */
 struct tm_counters {
 	__u64 bytes[2];		/* indexed by TM_DIR_* */
 	__u64 packets[2];
