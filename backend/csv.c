@@ -1,221 +1,139 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The default backend: one CSV file per uid, <log_dir>/traffic_user_<nic_id>_<uid>.log.
+ * The default backend: one CSV file per owner, <log_dir>/traffic_user_<nic_id>_<owner>.log,
+ * where <owner> is the uid, or "nosocket" / "kernel" for the two owners that are no uid.
  *
- * Files open lazily at a uid's first record and stay open; rows are formatted by hand into a
- * per-file buffer that is written with one write(2) when full and on flush(). Everything runs
- * on the engine's thread, so there is no locking.
+ * Files open at an owner's first record; rows are formatted by hand into a per-file buffer that
+ * is written with one write(2) when full and on flush(). At most max_open files stay open: the
+ * least recently written one is flushed and closed to make room, and reopened (its tail read
+ * back) when its owner sends again, so a flood of uids costs neither descriptors nor memory.
+ * Everything runs on the engine's thread, except gzip of rotated files, which has its own.
  *
  * Invariant kept through crashes and write errors: every line of a file is complete, and
- * total_in/total_out of its last row equal the sum of the bytes of the rows in the file
- * (rows lost to an error are not counted), so appending after a restart continues exactly.
+ * total_in/total_out of its last row equal the sum of the bytes of the rows in the file (rows
+ * lost to an error are not counted), so appending after a restart continues exactly.
+ *
+ * Planted names. In a directory others can write (/tmp), the name of a future log may already
+ * be taken: a file of another user, a directory, a FIFO, a symlink, a hard link, or a file
+ * another logger holds. None of these is ever written through; the owner's rows go instead to
+ * a file of our own with an unguessable name, traffic_user_<nic>_<owner>.<random>.log, created
+ * with O_EXCL, and the stats' remark says so. Nothing planted can stop, divert or cost a row.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-#include <arpa/inet.h>
 #include <sys/file.h>
+#include <sys/random.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <linux/types.h>
+#include <zlib.h>
 
 /* uthash exit()s on OOM by default; library code must not, so it tells us instead. */
-static bool hash_oom;
+static __thread bool hash_oom;
 #define HASH_NONFATAL_OOM 1
 #define uthash_nonfatal_oom(obj) (hash_oom = true)
 #include <uthash.h>
 
-#include "traffic_meter.h"
+#include "bpf/traffic_meter.h"
 #include "backend/backend.h"
 #include "backend/csv.h"
+#include "backend/rowfmt.h"
 
-#define CSV_TAIL	4096	/* bytes read back from an existing file to find its last row */
-#define RETRY_NS	1000000000LL	/* a refused file is retried at most once a second */
+#define CSV_TAIL	4096		/* bytes read back from an existing file to find its last row */
+#define RETRY_NS	1000000000LL	/* a failed file is retried at most once a second */
+#define SPACE_NS	1000000000LL	/* the free-space floor is checked at most once a second */
+#define FD_RESERVE	32		/* descriptors left to the rest of the process */
 
 struct csv_file {
-	uint32_t uid;			/* hash key */
-	int fd;				/* -1 while refused */
-	int64_t retry_ns;		/* CLOCK_MONOTONIC time before which a refused open waits */
+	tm_owner_t owner;		/* hash key */
+	int fd;				/* -1 while closed or refused */
+	int64_t retry_ns;		/* CLOCK_MONOTONIC time before which a failed open waits */
 	uint64_t tot[2];		/* totals including the rows in buf */
 	uint64_t ctot[2];		/* totals of the rows already in the file */
 	uint64_t fsize;			/* bytes in the file as far as we wrote them */
 	bool torn;			/* the file ends mid-line: buf starts with a '\n' */
+	bool fallback;			/* name is our own unique name: the standard one was taken */
 	unsigned int prefix;		/* lines at the start of buf that are not rows (0 or 1) */
 	size_t rows;			/* rows in buf */
 	size_t used;			/* bytes in buf */
-	char *buf;
+	char *buf;			/* bufsz bytes while open */
+	char name[NAME_MAX + 1];	/* the file's name in the directory */
+	struct csv_file *newer, *older;	/* the open files, most recently written first */
 	UT_hash_handle hh;
 };
 
-static struct {
-	bool active;
+struct gz_job {
+	char name[NAME_MAX + 1];
+	struct gz_job *next;
+};
+
+/* Rotated files are compressed off the engine thread, one at a time. */
+struct gz_worker {
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	struct gz_job *head, *tail;
+	bool stop;
+	int dirfd;
+	mode_t mode;
+};
+
+struct csv {
+	struct backend base;
 	int dirfd;
 	char *dir;
 	char *nic;
 	size_t bufsz;
-	struct csv_file *files;
-	struct csv_file *last;		/* most records come in runs of one uid */
+	size_t rowmax;			/* longest row in this format */
+	bool extended;
+	const char *header;
+	size_t header_len;
+	unsigned int max_open, nopen;
+	uint64_t max_file_size;
+	unsigned int max_files;
+	uint64_t min_free;
+	unsigned int min_free_pct;
+	bool compress;
+	mode_t file_mode;
+	gid_t gid;			/* (gid_t)-1: leave the group alone */
+	bool low_space;			/* below the free-space floor: rows are not written */
+	int64_t space_checked_ns;
+	struct csv_file *files;		/* every owner seen, open or not */
+	struct csv_file *last;		/* most records come in runs of one owner */
+	struct csv_file *newest, *oldest;
+	struct gz_worker *gz;
 	struct backend_stats st;
-} g = { .dirfd = -1 };
+};
 
-/* ---- formatting ------------------------------------------------------------------------- */
-
-static const char digit_pairs[] =
-	"00010203040506070809101112131415161718192021222324252627282930313233343536373839"
-	"40414243444546474849505152535455565758596061626364656667686970717273747576777879"
-	"8081828384858687888990919293949596979899";
-
-static inline unsigned int digits_u64(uint64_t v)
+static int64_t mono_ns(void)
 {
-	unsigned int n = 1;
+	struct timespec ts;
 
-	while (v >= 10000) {
-		v /= 10000;
-		n += 4;
-	}
-	return n + (v >= 10) + (v >= 100) + (v >= 1000);
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
-/*
- * Digits written backwards straight into place: with the length known first there is no
- * variable-length memcpy, which the profile showed as a libc call per field.
- */
-static inline char *put_u64(char *p, uint64_t v)
+/* ---- rows -------------------------------------------------------------------------------- */
+
+static inline bool record_ok(const struct traffic_record *rec)
 {
-	unsigned int n = digits_u64(v);
-	char *t = p + n;
-
-	while (v >= 100) {
-		unsigned int r = v % 100;
-
-		v /= 100;
-		t -= 2;
-		t[0] = digit_pairs[2 * r];
-		t[1] = digit_pairs[2 * r + 1];
-	}
-	if (v >= 10) {
-		t[-2] = digit_pairs[2 * v];
-		t[-1] = digit_pairs[2 * v + 1];
-	} else {
-		t[-1] = (char)('0' + v);
-	}
-	return p + n;
+	return (rec->direction == TM_DIR_IN || rec->direction == TM_DIR_OUT) &&
+	       (rec->family == TM_AF_INET || rec->family == TM_AF_INET6);
 }
 
-/* Exactly nine digits: the nanoseconds after the point. */
-static inline char *put_ns9(char *p, uint32_t v)
-{
-	p[8] = '0' + v % 10;
-	v /= 10;
-	for (int i = 6; i >= 0; i -= 2) {
-		memcpy(p + i, digit_pairs + 2 * (v % 100), 2);
-		v /= 100;
-	}
-	return p + 9;
-}
-
-static inline char *put_octet(char *p, unsigned int v)
-{
-	if (v >= 100) {
-		*p++ = '0' + v / 100;
-		v %= 100;
-		memcpy(p, digit_pairs + 2 * v, 2);
-		return p + 2;
-	}
-	if (v >= 10) {
-		memcpy(p, digit_pairs + 2 * v, 2);
-		return p + 2;
-	}
-	*p = '0' + v;
-	return p + 1;
-}
-
-static inline char *put_ipv4(char *p, const uint8_t *a)
-{
-	p = put_octet(p, a[0]);
-	*p++ = '.';
-	p = put_octet(p, a[1]);
-	*p++ = '.';
-	p = put_octet(p, a[2]);
-	*p++ = '.';
-	return put_octet(p, a[3]);
-}
-
-static inline char *put_hex16(char *p, unsigned int v)
-{
-	static const char hex[] = "0123456789abcdef";
-	int shift = v >= 0x1000 ? 12 : v >= 0x100 ? 8 : v >= 0x10 ? 4 : 0;
-
-	for (; shift >= 0; shift -= 4)
-		*p++ = hex[(v >> shift) & 0xf];
-	return p;
-}
-
-/*
- * RFC 5952 by hand, because glibc's inet_ntop formats each group with sprintf. The two forms
- * where glibc prints an embedded IPv4 address go to inet_ntop itself, since the spec promises
- * its exact output: ::ffff:a.b.c.d, and ::a.b.c.d (six leading zero groups, the seventh not
- * zero). ::1 and :: stay on the fast path: loopback floods are all ::1.
- */
-static char *put_ipv6(char *p, const uint8_t *a)
-{
-	unsigned int w[8];
-	int best = -1, best_len = 0, cur = -1, cur_len = 0;
-
-	for (int i = 0; i < 8; i++)
-		w[i] = (unsigned int)a[2 * i] << 8 | a[2 * i + 1];
-	if (!(w[0] | w[1] | w[2] | w[3] | w[4]) && (w[5] == 0xffff || (!w[5] && w[6]))) {
-		char s[INET6_ADDRSTRLEN];
-		size_t n;
-
-		inet_ntop(AF_INET6, a, s, sizeof(s));
-		n = strlen(s);
-		memcpy(p, s, n);
-		return p + n;
-	}
-	/* Longest run of zero groups, the first one on a tie; a single zero is not compressed. */
-	for (int i = 0; i < 8; i++) {
-		if (w[i]) {
-			cur = -1;
-			continue;
-		}
-		if (cur < 0) {
-			cur = i;
-			cur_len = 0;
-		}
-		if (++cur_len > best_len) {
-			best = cur;
-			best_len = cur_len;
-		}
-	}
-	if (best_len < 2)
-		best = -1;
-	for (int i = 0; i < 8; i++) {
-		if (i == best) {
-			*p++ = ':';
-			if (i + best_len == 8)
-				*p++ = ':';
-			i += best_len - 1;
-			continue;
-		}
-		if (i)
-			*p++ = ':';
-		p = put_hex16(p, w[i]);
-	}
-	return p;
-}
-
-/* Needs CSV_ROW_MAX bytes at p; the caller has checked direction and family. */
+/* The seven columns of the seed; needs CSV_ROW_MAX bytes at p, the record checked. */
 static inline char *put_row(char *p, const struct traffic_record *rec, uint64_t tin, uint64_t tout)
 {
-	int64_t sec = rec->ts.tv_sec;
-	long nsec = rec->ts.tv_nsec;
-
 	if (rec->direction == TM_DIR_OUT) {
 		memcpy(p, "out,", 4);
 		p += 4;
@@ -235,16 +153,7 @@ static inline char *put_row(char *p, const struct traffic_record *rec, uint64_t 
 		p = put_ipv6(p, rec->dst);
 	}
 	*p++ = ',';
-	/* A wall clock before 1970 cannot be a real packet time; keep the field parseable. */
-	if (sec < 0) {
-		sec = 0;
-		nsec = 0;
-	}
-	if (nsec < 0 || nsec > 999999999)
-		nsec = nsec < 0 ? 0 : 999999999;
-	p = put_u64(p, (uint64_t)sec);
-	*p++ = '.';
-	p = put_ns9(p, (uint32_t)nsec);
+	p = put_ts(p, &rec->ts);
 	*p++ = ',';
 	p = put_u64(p, tin);
 	*p++ = ',';
@@ -253,21 +162,49 @@ static inline char *put_row(char *p, const struct traffic_record *rec, uint64_t 
 	return p;
 }
 
-static inline bool record_ok(const struct traffic_record *rec)
+/* proto,sport,dport,pid,comm,cgroup after the seven; empty fields when unknown. */
+static char *put_extended(char *p, const struct traffic_record *rec)
 {
-	return (rec->direction == TM_DIR_IN || rec->direction == TM_DIR_OUT) &&
-	       (rec->family == TM_AF_INET || rec->family == TM_AF_INET6);
+	const struct proc_ident *pi = rec->proc;
+
+	p[-1] = ',';		/* over put_row's '\n' */
+	p = put_proto(p, rec->proto);
+	*p++ = ',';
+	if (rec->sport || rec->dport) {
+		p = put_u64(p, rec->sport);
+		*p++ = ',';
+		p = put_u64(p, rec->dport);
+	} else {
+		*p++ = ',';
+	}
+	*p++ = ',';
+	if (pi && pi->tgid) {
+		p = put_u64(p, pi->tgid);
+		*p++ = ',';
+		p = put_csv_text(p, pi->comm, sizeof(pi->comm) - 1);
+	} else {
+		*p++ = ',';
+	}
+	*p++ = ',';
+	if (pi && pi->cgroup)
+		p = put_csv_text(p, pi->cgroup, CSV_CGROUP_MAX);
+	*p++ = '\n';
+	return p;
 }
 
 size_t csv_format_row(char *buf, size_t len, const struct traffic_record *rec,
-		      uint64_t total_in, uint64_t total_out)
+		      uint64_t total_in, uint64_t total_out, bool extended)
 {
-	char tmp[CSV_ROW_MAX];
+	char tmp[CSV_ROW_MAX_EXT];
+	char *end;
 	size_t n;
 
 	if (!record_ok(rec))
 		return 0;
-	n = put_row(tmp, rec, total_in, total_out) - tmp;
+	end = put_row(tmp, rec, total_in, total_out);
+	if (extended)
+		end = put_extended(end, rec);
+	n = (size_t)(end - tmp);
 	if (n + 1 > len)
 		return 0;
 	memcpy(buf, tmp, n);
@@ -292,34 +229,49 @@ static bool parse_u64(const char *s, size_t n, uint64_t *out)
 	return true;
 }
 
+/* The first seven fields are never quoted, so the extended ones after them need no parsing. */
 int csv_parse_totals(const char *line, size_t len, uint64_t *in, uint64_t *out)
 {
 	const char *f[7];
 	size_t flen[7];
-	size_t nf = 0, start = 0;
+	size_t nf = 0, start = 0, i;
 	uint64_t v, tin, tout;
 	const char *dot;
 
 	if (len && line[len - 1] == '\n')
 		len--;
-	for (size_t i = 0; i <= len; i++) {
+	if (memchr(line, '\n', len))
+		return -EINVAL;
+	for (i = 0; i <= len && nf < 7; i++) {
 		if (i < len && line[i] != ',')
 			continue;
-		if (nf == 7)
-			return -EINVAL;
 		f[nf] = line + start;
 		flen[nf++] = i - start;
 		start = i + 1;
 	}
 	if (nf != 7)
 		return -EINVAL;
+	/* Seed rows end after the seventh field; extended rows carry exactly six more. */
+	if (i <= len) {
+		size_t commas = 0;
+		bool quoted = false;
+
+		for (size_t j = i; j < len; j++) {
+			if (line[j] == '"')
+				quoted = !quoted;
+			else if (line[j] == ',' && !quoted)
+				commas++;
+		}
+		if (commas != 5 || quoted)
+			return -EINVAL;
+	}
 	if (!(flen[0] == 2 && !memcmp(f[0], "in", 2)) && !(flen[0] == 3 && !memcmp(f[0], "out", 3)))
 		return -EINVAL;
 	if (!parse_u64(f[1], flen[1], &v) || !flen[2] || !flen[3])
 		return -EINVAL;
 	dot = memchr(f[4], '.', flen[4]);
-	if (!dot || !parse_u64(f[4], dot - f[4], &v) || f[4] + flen[4] - dot - 1 != 9 ||
-	    !parse_u64(dot + 1, 9, &v))
+	if (!dot || !parse_u64(f[4], (size_t)(dot - f[4]), &v) ||
+	    f[4] + flen[4] - dot - 1 != 9 || !parse_u64(dot + 1, 9, &v))
 		return -EINVAL;
 	if (!parse_u64(f[5], flen[5], &tin) || !parse_u64(f[6], flen[6], &tout))
 		return -EINVAL;
@@ -328,42 +280,186 @@ int csv_parse_totals(const char *line, size_t len, uint64_t *in, uint64_t *out)
 	return 0;
 }
 
-/* ---- errors ------------------------------------------------------------------------------ */
+/* ---- errors and remarks ------------------------------------------------------------------ */
 
-static int64_t mono_ns(void)
+static void file_std_name(const struct csv *c, tm_owner_t owner, char *buf, size_t len)
 {
-	struct timespec ts;
+	char tok[OWNER_TOKEN_LEN];
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
-/* "path: why"; a long path is cut, the message is for people. */
-static void set_last_error(const struct csv_file *f, const char *why)
-{
-	snprintf(g.st.last_error, sizeof(g.st.last_error), "%s/traffic_user_%s_%u.log: %s", g.dir,
-		 g.nic, f->uid, why);
+	snprintf(buf, len, "traffic_user_%s_%s.log", c->nic, owner_token(owner, tok, sizeof(tok)));
 }
 
 /* err is a positive errno; why replaces strerror(err) when given. */
-static void note_error(const struct csv_file *f, int err, const char *why)
+static void note_error(struct csv *c, const struct csv_file *f, int err, const char *why)
 {
-	g.st.write_errors++;
-	g.st.last_errno = err;
-	g.st.healthy = 0;
-	set_last_error(f, why ? why : strerror(err));
+	c->st.write_errors++;
+	c->st.last_errno = err;
+	c->st.healthy = 0;
+	snprintf(c->st.last_error, sizeof(c->st.last_error), "%s/%s: %s", c->dir, f->name,
+		 why ? why : strerror(err));
 }
 
-/* A remark that is not a failure: the file is written, but the user should know. */
-static void note_remark(const struct csv_file *f, const char *why)
+/* Not a failure: the rows are written, but the operator should know. */
+static void note_remark(struct csv *c, const struct csv_file *f, const char *why)
 {
-	set_last_error(f, why);
+	snprintf(c->st.remark, sizeof(c->st.remark), "%s/%s: %s", c->dir, f->name, why);
+}
+
+/* ---- compression of rotated files -------------------------------------------------------- */
+
+static int gz_file(int dirfd, const char *name, mode_t mode)
+{
+	char out[NAME_MAX + 8], tmp[NAME_MAX + 16], buf[65536];
+	int in = -1, fd = -1, ret = 0;
+	gzFile z = NULL;
+	ssize_t n;
+
+	snprintf(out, sizeof(out), "%s.gz", name);
+	snprintf(tmp, sizeof(tmp), "%s.gz.tmp", name);
+	in = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (in < 0)
+		return -errno;
+	unlinkat(dirfd, tmp, 0);	/* a previous crash's leftover; ours, by the name pattern */
+	fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+	if (fd < 0) {
+		ret = -errno;
+		goto out;
+	}
+	z = gzdopen(fd, "wb1");		/* level 1: logs compress ~8x even at the fastest level */
+	if (!z) {
+		ret = -ENOMEM;
+		close(fd);
+		goto out;
+	}
+	while ((n = read(in, buf, sizeof(buf))) > 0) {
+		if (gzwrite(z, buf, (unsigned int)n) != n) {
+			ret = -EIO;
+			break;
+		}
+	}
+	if (n < 0)
+		ret = -errno;
+	if (gzclose(z) != Z_OK && !ret)
+		ret = -EIO;
+	if (!ret && renameat(dirfd, tmp, dirfd, out) < 0)
+		ret = -errno;
+	if (!ret)
+		unlinkat(dirfd, name, 0);
+	else
+		unlinkat(dirfd, tmp, 0);
+out:
+	close(in);
+	return ret;
+}
+
+static void *gz_run(void *arg)
+{
+	struct gz_worker *w = arg;
+
+	pthread_mutex_lock(&w->lock);
+	for (;;) {
+		struct gz_job *j;
+
+		while (!w->head && !w->stop)
+			pthread_cond_wait(&w->cond, &w->lock);
+		j = w->head;
+		if (!j)
+			break;		/* stop requested and nothing left */
+		w->head = j->next;
+		if (!w->head)
+			w->tail = NULL;
+		pthread_mutex_unlock(&w->lock);
+		gz_file(w->dirfd, j->name, w->mode);
+		free(j);
+		pthread_mutex_lock(&w->lock);
+	}
+	pthread_mutex_unlock(&w->lock);
+	return NULL;
+}
+
+static void gz_queue(struct csv *c, const char *name)
+{
+	struct gz_worker *w = c->gz;
+	struct gz_job *j;
+
+	if (!w) {
+		w = calloc(1, sizeof(*w));
+		if (!w)
+			return;
+		pthread_mutex_init(&w->lock, NULL);
+		pthread_cond_init(&w->cond, NULL);
+		w->dirfd = c->dirfd;
+		w->mode = c->file_mode;
+		if (pthread_create(&w->thread, NULL, gz_run, w)) {
+			pthread_mutex_destroy(&w->lock);
+			pthread_cond_destroy(&w->cond);
+			free(w);
+			return;
+		}
+		c->gz = w;
+	}
+	j = calloc(1, sizeof(*j));
+	if (!j)
+		return;
+	snprintf(j->name, sizeof(j->name), "%s", name);
+	pthread_mutex_lock(&w->lock);
+	if (w->tail)
+		w->tail->next = j;
+	else
+		w->head = j;
+	w->tail = j;
+	pthread_cond_signal(&w->cond);
+	pthread_mutex_unlock(&w->lock);
+}
+
+/* Finish what is queued: a rotated file is never left half compressed at exit. */
+static void gz_stop(struct csv *c)
+{
+	struct gz_worker *w = c->gz;
+
+	if (!w)
+		return;
+	pthread_mutex_lock(&w->lock);
+	w->stop = true;
+	pthread_cond_signal(&w->cond);
+	pthread_mutex_unlock(&w->lock);
+	pthread_join(w->thread, NULL);
+	pthread_mutex_destroy(&w->lock);
+	pthread_cond_destroy(&w->cond);
+	free(w);
+	c->gz = NULL;
+}
+
+/* ---- the open-file list ------------------------------------------------------------------ */
+
+static void lru_unlink(struct csv *c, struct csv_file *f)
+{
+	if (f->newer)
+		f->newer->older = f->older;
+	else if (c->newest == f)
+		c->newest = f->older;
+	if (f->older)
+		f->older->newer = f->newer;
+	else if (c->oldest == f)
+		c->oldest = f->newer;
+	f->newer = f->older = NULL;
+}
+
+static void lru_push(struct csv *c, struct csv_file *f)
+{
+	f->older = c->newest;
+	f->newer = NULL;
+	if (c->newest)
+		c->newest->newer = f;
+	c->newest = f;
+	if (!c->oldest)
+		c->oldest = f;
 }
 
 /* ---- files ------------------------------------------------------------------------------- */
 
 /* Empty buf, then put back what must precede the next row. */
-static void buf_reset(struct csv_file *f)
+static void buf_reset(struct csv *c, struct csv_file *f)
 {
 	f->used = 0;
 	f->rows = 0;
@@ -373,8 +469,8 @@ static void buf_reset(struct csv_file *f)
 		f->buf[f->used++] = '\n';
 		f->prefix = 1;
 	} else if (!f->fsize) {
-		memcpy(f->buf, CSV_HEADER, sizeof(CSV_HEADER) - 1);
-		f->used = sizeof(CSV_HEADER) - 1;
+		memcpy(f->buf, c->header, c->header_len);
+		f->used = c->header_len;
 		f->prefix = 1;
 	}
 }
@@ -385,47 +481,70 @@ static void file_set_totals(struct csv_file *f, uint64_t tin, uint64_t tout)
 	f->tot[TM_DIR_OUT] = f->ctot[TM_DIR_OUT] = tout;
 }
 
-/*
- * Find where an existing file's totals stand. A last line without '\n' shorter than a row is a
- * row torn by a crash mid-write: it is truncated off, since it can never be completed and
- * carries no trustworthy totals (the row before it does). A longer unterminated tail, or a last
- * line that is not one of our rows, means the file is not ours: we leave its content alone,
- * start our totals at 0 after a line break, and say so in last_error.
- */
-static int file_load_tail(struct csv_file *f, uint64_t size)
+static int pread_all(int fd, char *buf, size_t n, uint64_t off)
 {
-	char tail[CSV_TAIL];
-	size_t n = size < CSV_TAIL ? size : CSV_TAIL;
-	bool whole = n == size;		/* tail starts at the beginning of the file */
-	uint64_t tin, tout;
-	const char *nl, *line;
 	size_t got = 0;
 
-	file_set_totals(f, 0, 0);
-	f->torn = false;
-	f->fsize = size;
 	while (got < n) {
-		ssize_t r = pread(f->fd, tail + got, n - got, size - n + got);
+		ssize_t r = pread(fd, buf + got, n - got, (off_t)(off + got));
 
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r <= 0)
 			return r < 0 ? -errno : -EIO;
-		got += r;
+		got += (size_t)r;
 	}
+	return 0;
+}
+
+/* The file's first line is the other format's header: it must not get our rows. */
+static bool other_format(struct csv *c, struct csv_file *f, uint64_t size)
+{
+	const char *other = c->extended ? CSV_HEADER : CSV_HEADER_EXT;
+	size_t olen = strlen(other);
+	char head[sizeof(CSV_HEADER_EXT)];
+
+	if (size < olen || pread_all(f->fd, head, olen, 0))
+		return false;
+	return !memcmp(head, other, olen);
+}
+
+/*
+ * Find where an existing file's totals stand. A last line without '\n' shorter than a row is a
+ * row torn by a crash mid-write: it is truncated off, since it can never be completed and
+ * carries no trustworthy totals (the row before it does). A longer unterminated tail, or a last
+ * line that is not one of our rows, means the file is not ours: we leave its content alone,
+ * start our totals at 0 after a line break, and say so in the remark.
+ */
+static int file_load_tail(struct csv *c, struct csv_file *f, uint64_t size)
+{
+	char tail[CSV_TAIL];
+	size_t n = size < CSV_TAIL ? (size_t)size : CSV_TAIL;
+	bool whole = n == size;		/* tail starts at the beginning of the file */
+	uint64_t tin, tout;
+	const char *nl, *line;
+	int ret;
+
+	file_set_totals(f, 0, 0);
+	f->torn = false;
+	f->fsize = size;
 	if (!n)
 		return 0;
+	ret = pread_all(f->fd, tail, n, size - n);
+	if (ret)
+		return ret;
 	if (tail[n - 1] != '\n') {
 		size_t frag;
 
 		nl = memrchr(tail, '\n', n);
 		frag = nl ? (size_t)(tail + n - nl - 1) : n;
-		if ((!nl && !whole) || frag >= CSV_ROW_MAX) {
+		if ((!nl && !whole) || frag >= c->rowmax) {
 			f->torn = true;
-			note_remark(f, "not a tmtop log (long unterminated line); totals restart at 0");
+			note_remark(c, f, "not a tmtop log (long unterminated line); totals restart "
+				    "at 0");
 			return 0;
 		}
-		if (ftruncate(f->fd, size - frag) == 0)
+		if (ftruncate(f->fd, (off_t)(size - frag)) == 0)
 			f->fsize = size - frag;
 		else
 			f->torn = true;	/* cannot cut it: fence it off with a line break */
@@ -437,114 +556,234 @@ static int file_load_tail(struct csv_file *f, uint64_t size)
 	if (!nl && !whole)
 		goto foreign;
 	line = nl ? nl + 1 : tail;
-	if ((size_t)(tail + n - line) == sizeof(CSV_HEADER) - 1 &&
-	    !memcmp(line, CSV_HEADER, sizeof(CSV_HEADER) - 1))
+	if ((size_t)(tail + n - line) == c->header_len && !memcmp(line, c->header, c->header_len))
 		return 0;
-	if (csv_parse_totals(line, tail + n - line, &tin, &tout) < 0)
+	if (csv_parse_totals(line, (size_t)(tail + n - line), &tin, &tout) < 0)
 		goto foreign;
 	file_set_totals(f, tin, tout);
 	return 0;
 foreign:
-	note_remark(f, "last line is not a tmtop row; totals restart at 0");
+	note_remark(c, f, "last line is not a tmtop row; totals restart at 0");
 	return 0;
 }
 
-static int open_name(const char *name, int extra)
+static int open_name(const struct csv *c, const char *name, int extra)
 {
 	/*
 	 * O_RDWR because the tail is read back; O_NONBLOCK so a FIFO planted at the path cannot
 	 * hang the engine (cleared once fstat proved a regular file); O_NOFOLLOW refuses a
 	 * symlink as the last component, and O_CREAT|O_EXCL never follows one either.
 	 */
-	return openat(g.dirfd, name, O_RDWR | O_APPEND | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY |
-			  O_NONBLOCK | extra, 0600);
+	return openat(c->dirfd, name, O_RDWR | O_APPEND | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY |
+		      O_NONBLOCK | extra, c->file_mode);
 }
 
+enum open_result {
+	OPEN_OK,
+	OPEN_TAKEN,		/* the name holds something that is not ours to write */
+	OPEN_ERROR,		/* a real error: counted, retried later */
+	OPEN_OTHER_FORMAT,	/* our own file in the other format: rotate it away first */
+};
+
 /*
- * Open (or create) f's file. On refusal the file stays closed, the error is counted once and
- * the next attempt waits RETRY_NS, so a hostile path costs one syscall burst a second.
+ * Open or create f->name and check what we got. *why says what took the name, or what went
+ * wrong; *err is the errno for OPEN_ERROR.
  */
-static int file_open(struct csv_file *f)
+static enum open_result try_open(struct csv *c, struct csv_file *f, int *fdp, const char **why,
+				 int *err)
 {
-	char name[NAME_MAX + 1];
-	const char *why = NULL;
 	bool created = false;
 	struct stat st;
-	int64_t now = mono_ns();
-	int err, fd;
+	int fd;
 
-	if (now < f->retry_ns)
-		return -EAGAIN;
-	snprintf(name, sizeof(name), "traffic_user_%s_%u.log", g.nic, f->uid);
-	fd = open_name(name, 0);
+	*why = NULL;
+	fd = open_name(c, f->name, 0);
 	if (fd < 0 && errno == ENOENT) {
 		/* O_EXCL tells us the file is our own creation (the owner check below needs it). */
-		fd = open_name(name, O_CREAT | O_EXCL);
+		fd = open_name(c, f->name, O_CREAT | O_EXCL);
 		if (fd >= 0)
 			created = true;
 		else if (errno == EEXIST)
-			fd = open_name(name, 0);
-	}
-	if (fd < 0) {
-		err = errno;
-		if (err == ELOOP)
-			why = "refused: is a symbolic link";
-		goto refuse;
-	}
-	if (fstat(fd, &st) < 0) {
-		err = errno;
-		goto refuse_fd;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		err = EINVAL;
-		why = "refused: not a regular file";
-		goto refuse_fd;
-	}
-	if (st.st_nlink != 1) {
-		err = EMLINK;
-		why = "refused: hard-linked file";
-		goto refuse_fd;
-	}
-	/* A file someone else planted (e.g. world-readable, in /tmp) would leak our rows to them. */
-	if (!created && st.st_uid != geteuid()) {
-		err = EPERM;
-		why = "refused: owned by another user";
-		goto refuse_fd;
-	}
-	/* Two loggers appending to one file would interleave rows and break the totals. */
-	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
-		err = errno;
-		if (err == EWOULDBLOCK)
-			why = "refused: in use by another tmtop or traffic_meter_user";
-		goto refuse_fd;
-	}
-	if (fcntl(fd, F_SETFL, O_APPEND) < 0) {
-		err = errno;
-		goto refuse_fd;
-	}
-	if (!f->buf) {
-		f->buf = malloc(g.bufsz);
-		if (!f->buf) {
-			err = ENOMEM;
-			goto refuse_fd;
+			fd = open_name(c, f->name, 0);
+		else if (errno != ENOENT) {
+			*err = errno;	/* the directory refuses: no plant can cause this */
+			return OPEN_ERROR;
 		}
 	}
+	if (fd < 0) {
+		*err = errno;
+		switch (errno) {
+		case ELOOP:
+			*why = "a symbolic link";
+			return OPEN_TAKEN;
+		case EISDIR:
+			*why = "a directory";
+			return OPEN_TAKEN;
+		case EACCES:
+		case EPERM:
+		case ENXIO:
+		case ETXTBSY:
+			*why = "a file we may not write";
+			return OPEN_TAKEN;
+		default:
+			return OPEN_ERROR;
+		}
+	}
+	if (fstat(fd, &st) < 0) {
+		*err = errno;
+		close(fd);
+		return OPEN_ERROR;
+	}
+	if (!S_ISREG(st.st_mode))
+		*why = "not a regular file";
+	else if (st.st_nlink != 1)
+		*why = "a hard-linked file";
+	/* A file someone else planted (e.g. world-readable, in /tmp) would leak rows to them. */
+	else if (!created && st.st_uid != geteuid())
+		*why = "a file owned by another user";
+	/* Two loggers appending to one file would interleave rows and break the totals. */
+	else if (flock(fd, LOCK_EX | LOCK_NB) < 0)
+		*why = errno == EWOULDBLOCK ? "in use by another tmtop or traffic_meter_user" :
+					      "a file that cannot be locked";
+	if (*why) {
+		close(fd);
+		return OPEN_TAKEN;
+	}
+	if (fcntl(fd, F_SETFL, O_APPEND) < 0) {
+		*err = errno;
+		close(fd);
+		return OPEN_ERROR;
+	}
+	if (created && c->gid != (gid_t)-1 && fchown(fd, (uid_t)-1, c->gid) == 0)
+		fchmod(fd, c->file_mode);
+	*fdp = fd;
+	if (!created && other_format(c, f, (uint64_t)st.st_size)) {
+		close(fd);
+		return OPEN_OTHER_FORMAT;
+	}
+	f->fsize = (uint64_t)st.st_size;
+	return OPEN_OK;
+}
+
+/* An unguessable name of our own for an owner whose standard name was taken. */
+static int make_fallback(struct csv *c, struct csv_file *f)
+{
+	static const char set[] = "abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+	char tok[OWNER_TOKEN_LEN];
+	unsigned char rnd[8];
+
+	for (int attempt = 0; attempt < 64; attempt++) {
+		char sfx[9];
+		int fd;
+
+		if (getrandom(rnd, sizeof(rnd), GRND_NONBLOCK) != sizeof(rnd))
+			for (size_t i = 0; i < sizeof(rnd); i++)
+				rnd[i] = (unsigned char)(random() >> 7);
+		for (size_t i = 0; i < 8; i++)
+			sfx[i] = set[rnd[i] % (sizeof(set) - 1)];
+		sfx[8] = '\0';
+		snprintf(f->name, sizeof(f->name), "traffic_user_%s_%s.%s.log", c->nic,
+			 owner_token(f->owner, tok, sizeof(tok)), sfx);
+		fd = open_name(c, f->name, O_CREAT | O_EXCL);
+		if (fd >= 0) {
+			close(fd);
+			f->fallback = true;
+			return 0;
+		}
+		if (errno != EEXIST && errno != ELOOP && errno != EISDIR)
+			return -errno;
+	}
+	return -EEXIST;
+}
+
+static int file_flush(struct csv *c, struct csv_file *f);
+static int rotate_name(struct csv *c, struct csv_file *f);
+
+/* Make room for one more descriptor: flush and close the least recently written file. */
+static void file_close(struct csv *c, struct csv_file *f)
+{
+	if (f->fd < 0)
+		return;
+	file_flush(c, f);
+	close(f->fd);	/* closing also drops the flock */
+	f->fd = -1;
+	free(f->buf);
+	f->buf = NULL;
+	lru_unlink(c, f);
+	c->nopen--;
+}
+
+/*
+ * Open (or create) f's file. A taken name moves the owner to a fallback name of our own at
+ * once (no row is lost to a plant); a real error is counted once and the next attempt waits
+ * RETRY_NS, so a failing path costs one syscall burst a second.
+ */
+static int file_open(struct csv *c, struct csv_file *f)
+{
+	int64_t now = mono_ns();
+	const char *why = NULL;
+	int err = 0, fd = -1;
+	char msg[160];
+
+	if (now < f->retry_ns)
+		return -EAGAIN;
+	while (c->nopen >= c->max_open && c->oldest)
+		file_close(c, c->oldest);
+	for (int attempt = 0; attempt < 4; attempt++) {
+		enum open_result r = try_open(c, f, &fd, &why, &err);
+
+		if (r == OPEN_OK)
+			goto opened;
+		if (r == OPEN_OTHER_FORMAT) {
+			/* Our own file in the other column layout: it becomes a rotated file. */
+			err = -rotate_name(c, f);
+			if (err)
+				break;
+			continue;
+		}
+		if (r == OPEN_ERROR) {
+			if ((err == EMFILE || err == ENFILE) && c->oldest) {
+				file_close(c, c->oldest);
+				continue;
+			}
+			break;
+		}
+		snprintf(msg, sizeof(msg), "the name was taken (%s); logging to a file of our own", why);
+		err = -make_fallback(c, f);
+		if (err)
+			break;
+		note_remark(c, f, msg);
+	}
+	if (!err)
+		err = EIO;
+	f->retry_ns = now + RETRY_NS;
+	note_error(c, f, err, why);
+	return -err;
+
+opened:
+	f->buf = malloc(c->bufsz);
+	if (!f->buf) {
+		close(fd);
+		f->retry_ns = now + RETRY_NS;
+		note_error(c, f, ENOMEM, NULL);
+		return -ENOMEM;
+	}
 	f->fd = fd;
-	err = -file_load_tail(f, st.st_size);
+	err = -file_load_tail(c, f, f->fsize);
 	if (err) {
+		close(fd);
 		f->fd = -1;
-		goto refuse_fd;
+		free(f->buf);
+		f->buf = NULL;
+		f->retry_ns = now + RETRY_NS;
+		note_error(c, f, err, NULL);
+		return -err;
 	}
 	f->retry_ns = 0;
-	buf_reset(f);
+	buf_reset(c, f);
+	lru_push(c, f);
+	c->nopen++;
 	return 0;
-
-refuse_fd:
-	close(fd);
-refuse:
-	f->retry_ns = now + RETRY_NS;
-	note_error(f, err, why);
-	return -err;
 }
 
 /*
@@ -554,7 +793,7 @@ refuse:
  * with '\n', sacrificing the fragment as one unparseable line rather than gluing our next row
  * onto it. Everything else in buf is dropped and the totals roll back to what the file holds.
  */
-static void file_write_failed(struct csv_file *f, size_t done, int err)
+static void file_write_failed(struct csv *c, struct csv_file *f, size_t done, int err)
 {
 	const char *nl = done ? memrchr(f->buf, '\n', done) : NULL;
 	size_t keep = nl ? (size_t)(nl - f->buf) + 1 : 0;
@@ -573,30 +812,30 @@ static void file_write_failed(struct csv_file *f, size_t done, int err)
 	f->fsize += keep;
 	if (done > keep) {
 		/* Only cut what we wrote ourselves: the size must be exactly what we expect. */
-		if (fstat(f->fd, &st) == 0 && (uint64_t)st.st_size == before + done &&
-		    ftruncate(f->fd, f->fsize) == 0) {
-			/* the fragment is gone */
-		} else {
+		if (!(fstat(f->fd, &st) == 0 && (uint64_t)st.st_size == before + done &&
+		      ftruncate(f->fd, (off_t)f->fsize) == 0))
 			f->torn = true;
-		}
 	}
 	if (kept_rows) {
 		/* The last kept line is a row, never the prefix: take its totals. */
 		const char *end = f->buf + keep - 1;
-		const char *start = memrchr(f->buf, '\n', end - f->buf);
+		const char *start = memrchr(f->buf, '\n', (size_t)(end - f->buf));
 
 		start = start ? start + 1 : f->buf;
-		if (csv_parse_totals(start, end - start, &f->ctot[TM_DIR_IN], &f->ctot[TM_DIR_OUT]))
+		if (csv_parse_totals(start, (size_t)(end - start), &f->ctot[TM_DIR_IN],
+				     &f->ctot[TM_DIR_OUT]))
 			f->torn = true;	/* cannot happen with our own rows; stay safe */
 	}
-	g.st.dropped += f->rows - kept_rows;
+	c->st.rows += kept_rows;
+	c->st.bytes += keep;
+	c->st.dropped += f->rows - kept_rows;
 	f->tot[TM_DIR_IN] = f->ctot[TM_DIR_IN];
 	f->tot[TM_DIR_OUT] = f->ctot[TM_DIR_OUT];
-	note_error(f, err, NULL);
-	buf_reset(f);
+	note_error(c, f, err, NULL);
+	buf_reset(c, f);
 }
 
-static int file_flush(struct csv_file *f)
+static int file_flush(struct csv *c, struct csv_file *f)
 {
 	size_t done = 0;
 	int err = 0;
@@ -612,42 +851,187 @@ static int file_flush(struct csv_file *f)
 			err = r < 0 ? errno : EIO;
 			break;
 		}
-		done += r;	/* a short write: retry the remainder */
+		done += (size_t)r;	/* a short write: retry the remainder */
 	}
 	if (err) {
-		file_write_failed(f, done, err);
+		file_write_failed(c, f, done, err);
 		return -err;
 	}
+	c->st.rows += f->rows;
+	c->st.bytes += f->used;
 	f->fsize += f->used;
 	f->torn = false;
 	f->ctot[TM_DIR_IN] = f->tot[TM_DIR_IN];
 	f->ctot[TM_DIR_OUT] = f->tot[TM_DIR_OUT];
-	g.st.healthy = 1;
-	g.st.last_errno = 0;
-	buf_reset(f);
+	c->st.healthy = 1;
+	c->st.last_errno = 0;
+	buf_reset(c, f);
 	return 0;
 }
 
-static void file_free(struct csv_file *f)
+/* ---- rotation ---------------------------------------------------------------------------- */
+
+/* Is `d` one of f->name's rotated files ("<name>.<N>" or "<name>.<N>.gz")? Returns N or 0. */
+static unsigned long rotated_seq(const char *d, const char *name, size_t nlen)
 {
-	if (f->fd >= 0)
-		close(f->fd);	/* closing also drops the flock */
-	free(f->buf);
-	free(f);
+	unsigned long n = 0;
+	const char *p;
+
+	if (strncmp(d, name, nlen) || d[nlen] != '.')
+		return 0;
+	for (p = d + nlen + 1; *p >= '0' && *p <= '9'; p++)
+		n = n * 10 + (unsigned long)(*p - '0');
+	if (p == d + nlen + 1 || n == 0 || n > 999999999 || (*p && strcmp(p, ".gz")))
+		return 0;
+	return n;
 }
 
-/* Flush every file; 0 or the last -errno. */
-static int flush_all(void)
+static int seq_cmp(const void *a, const void *b)
+{
+	unsigned long x = *(const unsigned long *)a, y = *(const unsigned long *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * Move f->name aside to "<name>.<N>", N one past the highest existing, then delete our own
+ * rotated files beyond the newest max_files. Only files of our own uid are ever deleted.
+ */
+static int rotate_name(struct csv *c, struct csv_file *f)
+{
+	size_t nlen = strlen(f->name), nseq = 0, cap = 0;
+	unsigned long *seqs = NULL, top = 0;
+	char to[NAME_MAX + 1];
+	struct dirent *d;
+	int ret = 0, dfd;
+	DIR *dir;
+
+	dfd = openat(c->dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return -errno;
+	dir = fdopendir(dfd);
+	if (!dir) {
+		close(dfd);
+		return -errno;
+	}
+	while ((d = readdir(dir))) {
+		unsigned long n = rotated_seq(d->d_name, f->name, nlen);
+		struct stat st;
+
+		if (!n)
+			continue;
+		if (n > top)
+			top = n;
+		if (fstatat(c->dirfd, d->d_name, &st, AT_SYMLINK_NOFOLLOW) || st.st_uid != geteuid())
+			continue;
+		if (nseq == cap) {
+			size_t ncap = cap ? cap * 2 : 16;
+			unsigned long *v = realloc(seqs, ncap * sizeof(*v));
+
+			if (!v)
+				break;
+			seqs = v;
+			cap = ncap;
+		}
+		seqs[nseq++] = n;
+	}
+	closedir(dir);
+	if (snprintf(to, sizeof(to), "%s.%lu", f->name, top + 1) >= (int)sizeof(to)) {
+		free(seqs);
+		return -ENAMETOOLONG;
+	}
+	if (renameat2(c->dirfd, f->name, c->dirfd, to, RENAME_NOREPLACE) < 0) {
+		ret = -errno;
+		free(seqs);
+		return ret;
+	}
+	c->st.rotations++;
+	if (c->compress)
+		gz_queue(c, to);
+	/* Keep the newest max_files, counting the one just made. */
+	qsort(seqs, nseq, sizeof(*seqs), seq_cmp);
+	for (size_t i = 0; i + c->max_files < nseq + 1 && i < nseq; i++) {
+		char old[NAME_MAX + 8];
+
+		snprintf(old, sizeof(old), "%s.%lu", f->name, seqs[i]);
+		if (unlinkat(c->dirfd, old, 0) < 0 && errno == ENOENT) {
+			snprintf(old, sizeof(old), "%s.%lu.gz", f->name, seqs[i]);
+			unlinkat(c->dirfd, old, 0);
+		}
+	}
+	free(seqs);
+	return 0;
+}
+
+/* Close, move aside, and start a fresh file with totals at 0. */
+static int file_rotate(struct csv *c, struct csv_file *f, const char *why)
+{
+	int ret;
+
+	file_close(c, f);
+	ret = rotate_name(c, f);
+	if (ret) {
+		note_error(c, f, -ret, "cannot rotate");
+		return ret;
+	}
+	note_remark(c, f, why);
+	return file_open(c, f);
+}
+
+/* ---- the free-space floor ---------------------------------------------------------------- */
+
+static void check_space(struct csv *c)
+{
+	int64_t now = mono_ns();
+	struct statvfs sv;
+	uint64_t avail, total;
+	bool low = false;
+
+	if (!c->min_free && !c->min_free_pct)
+		return;
+	if (now - c->space_checked_ns < SPACE_NS)
+		return;
+	c->space_checked_ns = now;
+	if (fstatvfs(c->dirfd, &sv))
+		return;
+	avail = (uint64_t)sv.f_bavail * sv.f_frsize;
+	total = (uint64_t)sv.f_blocks * sv.f_frsize;
+	if (c->min_free && avail < c->min_free)
+		low = true;
+	if (c->min_free_pct && avail * 100 < total * c->min_free_pct)
+		low = true;
+	if (low && !c->low_space)
+		snprintf(c->st.last_error, sizeof(c->st.last_error), "%s: below the free-space "
+			 "floor; rows are counted but not written", c->dir);
+	c->low_space = low;
+	if (low)
+		c->st.healthy = 0;
+}
+
+/* ---- the backend ------------------------------------------------------------------------- */
+
+static void free_all(struct csv *c)
 {
 	struct csv_file *f, *tmp;
+
+	HASH_ITER(hh, c->files, f, tmp) {
+		file_close(c, f);
+		HASH_DEL(c->files, f);
+		free(f);
+	}
+	c->last = NULL;
+}
+
+static int flush_all(struct csv *c)
+{
 	int ret = 0, err;
 	bool failed = false, wrote = false;
 
-	HASH_ITER(hh, g.files, f, tmp) {
-		if (f->fd < 0 || !f->rows)
+	for (struct csv_file *f = c->newest; f; f = f->older) {
+		if (!f->rows)
 			continue;
 		wrote = true;
-		err = file_flush(f);
+		err = file_flush(c, f);
 		if (err) {
 			ret = err;
 			failed = true;
@@ -655,161 +1039,237 @@ static int flush_all(void)
 	}
 	/* One bad file in a pass keeps the whole backend unhealthy, whatever the order. */
 	if (wrote)
-		g.st.healthy = !failed;
+		c->st.healthy = !failed && !c->low_space;
 	return ret;
 }
 
-static void free_all(void)
+static void csv_close(struct backend *b)
 {
-	struct csv_file *f, *tmp;
+	struct csv *c = (struct csv *)b;
 
-	HASH_ITER(hh, g.files, f, tmp) {
-		HASH_DEL(g.files, f);
-		file_free(f);
-	}
-	g.last = NULL;
+	if (!c)
+		return;
+	flush_all(c);
+	free_all(c);
+	gz_stop(c);
+	if (c->dirfd >= 0)
+		close(c->dirfd);
+	free(c->dir);
+	free(c->nic);
+	free(c);
 }
 
-/* ---- backend interface ------------------------------------------------------------------- */
-
-static int csv_init(void *config)
+static int csv_open(struct backend **out, const struct backend_config *cfg, char *err,
+		    size_t errlen)
 {
-	const struct backend_config *cfg = config;
-	const char *nic;
-	int err;
+	const char *nic = cfg->nic_id ? cfg->nic_id : "unknown";
+	unsigned int max_open = cfg->max_open ? cfg->max_open : CSV_DEFAULT_MAX_OPEN;
+	struct rlimit rl;
+	struct csv *c;
+	int ret;
 
-	if (g.active)
-		return -EBUSY;
-	if (!cfg || !cfg->log_dir || !*cfg->log_dir)
-		return -EINVAL;
-	nic = cfg->nic_id ? cfg->nic_id : "unknown";
+	*out = NULL;
 	/* The label is part of a file name: a '/' would escape the log directory. */
-	if (strchr(nic, '/'))
+	if (!*nic || strchr(nic, '/') || !strcmp(nic, ".") || !strcmp(nic, "..")) {
+		snprintf(err, errlen, "bad nic_id '%s': it becomes part of a file name", nic);
 		return -EINVAL;
-	if (strlen(nic) + sizeof("traffic_user__4294967295.log") > NAME_MAX + 1)
+	}
+	if (strlen(nic) + sizeof("traffic_user__nosocket.XXXXXXXX.log.999999999.gz") > NAME_MAX) {
+		snprintf(err, errlen, "nic_id '%s' is too long for a file name", nic);
 		return -ENAMETOOLONG;
-
-	memset(&g.st, 0, sizeof(g.st));
-	g.st.healthy = 1;
-	g.dirfd = open(cfg->log_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (g.dirfd < 0)
-		return -errno;
-	if (faccessat(g.dirfd, ".", W_OK | X_OK, AT_EACCESS) < 0) {
-		err = -errno;
+	}
+	c = calloc(1, sizeof(*c));
+	if (!c) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	c->base.ops = &csv_backend_ops;
+	c->st.healthy = 1;
+	c->dirfd = cfg->dirfd >= 0 ? fcntl(cfg->dirfd, F_DUPFD_CLOEXEC, 3) :
+		   open(cfg->log_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (c->dirfd < 0) {
+		ret = -errno;
+		snprintf(err, errlen, "cannot open log directory %s: %s", cfg->log_dir,
+			 strerror(errno));
 		goto fail;
 	}
-	g.dir = strdup(cfg->log_dir);
-	g.nic = strdup(nic);
-	if (!g.dir || !g.nic) {
-		err = -ENOMEM;
+	if (faccessat(c->dirfd, ".", W_OK | X_OK, AT_EACCESS) < 0) {
+		ret = -errno;
+		snprintf(err, errlen, "cannot write to log directory %s: %s", cfg->log_dir,
+			 strerror(errno));
 		goto fail;
 	}
-	g.bufsz = cfg->buffer_bytes ? cfg->buffer_bytes : CSV_DEFAULT_BUFFER;
-	if (g.bufsz < CSV_MIN_BUFFER)
-		g.bufsz = CSV_MIN_BUFFER;
-	g.files = NULL;
-	g.last = NULL;
-	g.active = true;
+	c->dir = strdup(cfg->log_dir);
+	c->nic = strdup(nic);
+	if (!c->dir || !c->nic) {
+		ret = -ENOMEM;
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	c->extended = cfg->extended;
+	c->header = c->extended ? CSV_HEADER_EXT : CSV_HEADER;
+	c->header_len = strlen(c->header);
+	c->rowmax = c->extended ? CSV_ROW_MAX_EXT : CSV_ROW_MAX;
+	c->bufsz = cfg->buffer_bytes ? cfg->buffer_bytes : CSV_DEFAULT_BUFFER;
+	if (c->bufsz < CSV_MIN_BUFFER)
+		c->bufsz = CSV_MIN_BUFFER;
+	if (c->bufsz < 2 * c->rowmax)
+		c->bufsz = 2 * c->rowmax;
+	/* Never more files than the descriptor limit allows, whatever was asked. */
+	if (!getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_cur != RLIM_INFINITY &&
+	    rl.rlim_cur < (rlim_t)max_open + 2 * FD_RESERVE)
+		max_open = rl.rlim_cur > 2 * FD_RESERVE ? (unsigned int)(rl.rlim_cur / 2) : 4;
+	c->max_open = max_open;
+	c->max_file_size = cfg->max_file_size;
+	c->max_files = cfg->max_files ? cfg->max_files : CSV_DEFAULT_MAX_FILES;
+	c->min_free = cfg->min_free;
+	c->min_free_pct = cfg->min_free_pct;
+	c->compress = cfg->compress;
+	c->gid = cfg->reader_gid == (uint32_t)-1 ? (gid_t)-1 : (gid_t)cfg->reader_gid;
+	c->file_mode = c->gid == (gid_t)-1 ? 0600 : 0640;
+	check_space(c);
+	*out = &c->base;
 	return 0;
-
 fail:
-	free(g.dir);
-	free(g.nic);
-	g.dir = g.nic = NULL;
-	close(g.dirfd);
-	g.dirfd = -1;
-	return err;
+	csv_close(&c->base);
+	return ret;
 }
 
-static int csv_write(const struct traffic_record *rec)
+static struct csv_file *file_get(struct csv *c, tm_owner_t owner)
 {
-	struct csv_file *f = g.last;
+	struct csv_file *f;
+
+	HASH_FIND(hh, c->files, &owner, sizeof(owner), f);
+	if (f)
+		return f;
+	f = calloc(1, sizeof(*f));
+	if (!f)
+		return NULL;
+	f->owner = owner;
+	f->fd = -1;
+	file_std_name(c, owner, f->name, sizeof(f->name));
+	hash_oom = false;
+	HASH_ADD(hh, c->files, owner, sizeof(f->owner), f);
+	if (hash_oom) {
+		free(f);
+		return NULL;
+	}
+	return f;
+}
+
+static int csv_write(struct backend *b, const struct traffic_record *rec)
+{
+	struct csv *c = (struct csv *)b;
+	struct csv_file *f = c->last;
+	unsigned int dir = rec->direction;
+	char *end;
 	int err;
 
-	if (!g.active)
-		return -EBADF;
 	if (!record_ok(rec))
 		return -EINVAL;
-	g.st.records++;
-	if (!f || f->uid != rec->uid) {
-		HASH_FIND(hh, g.files, &rec->uid, sizeof(rec->uid), f);
+	c->st.records++;
+	if (c->low_space) {
+		c->st.not_written++;
+		return -ENOSPC;
+	}
+	if (!f || f->owner != rec->owner) {
+		f = file_get(c, rec->owner);
 		if (!f) {
-			f = calloc(1, sizeof(*f));
-			if (!f) {
-				g.st.dropped++;
-				return -ENOMEM;
-			}
-			f->uid = rec->uid;
-			f->fd = -1;
-			hash_oom = false;
-			HASH_ADD(hh, g.files, uid, sizeof(f->uid), f);
-			if (hash_oom) {
-				free(f);
-				g.st.dropped++;
-				return -ENOMEM;
-			}
+			c->st.dropped++;
+			return -ENOMEM;
 		}
-		g.last = f;
+		c->last = f;
 	}
 	if (f->fd < 0) {
-		err = file_open(f);
+		err = file_open(c, f);
 		if (err) {
-			g.st.dropped++;
+			c->st.dropped++;
+			return err;
+		}
+	} else if (f != c->newest) {
+		lru_unlink(c, f);
+		lru_push(c, f);
+	}
+	/* Totals never wrap silently: a file whose totals would pass 2^64 is rotated. */
+	if (f->tot[dir] > UINT64_MAX - rec->bytes ||
+	    (c->max_file_size && f->rows + f->fsize > 0 &&
+	     f->fsize + f->used + c->rowmax > c->max_file_size)) {
+		err = file_rotate(c, f, f->tot[dir] > UINT64_MAX - rec->bytes ?
+				  "totals would pass 2^64: rotated" : "rotated (--max-file-size)");
+		if (err) {
+			c->st.dropped++;
 			return err;
 		}
 	}
-	if (g.bufsz - f->used < CSV_ROW_MAX)
-		file_flush(f);	/* on failure the rows are counted and dropped; keep going */
-	f->tot[rec->direction] += rec->bytes;
-	f->used = put_row(f->buf + f->used, rec, f->tot[TM_DIR_IN], f->tot[TM_DIR_OUT]) - f->buf;
+	if (c->bufsz - f->used < c->rowmax)
+		file_flush(c, f);	/* on failure the rows are counted and dropped; keep going */
+	f->tot[dir] += rec->bytes;
+	end = put_row(f->buf + f->used, rec, f->tot[TM_DIR_IN], f->tot[TM_DIR_OUT]);
+	if (c->extended)
+		end = put_extended(end, rec);
+	f->used = (size_t)(end - f->buf);
 	f->rows++;
 	return 0;
 }
 
-static int csv_flush(void)
+static int csv_flush(struct backend *b)
 {
-	if (!g.active)
-		return 0;
-	return flush_all();
+	struct csv *c = (struct csv *)b;
+
+	check_space(c);
+	return flush_all(c);
 }
 
-static int csv_reopen(void)
+static int csv_reopen(struct backend *b)
 {
-	int ret;
+	struct csv *c = (struct csv *)b;
+	int ret = flush_all(c);
 
-	if (!g.active)
-		return 0;
-	/* Dropping the entries is enough: the next record per uid opens its path afresh. */
-	ret = flush_all();
-	free_all();
+	/* Dropping the entries is enough: the next record per owner opens its name afresh. */
+	free_all(c);
 	return ret;
 }
 
-static void csv_close(void)
+static void csv_stats(struct backend *b, struct backend_stats *out)
 {
-	if (!g.active)
-		return;
-	flush_all();
-	free_all();
-	close(g.dirfd);
-	g.dirfd = -1;
-	free(g.dir);
-	free(g.nic);
-	g.dir = g.nic = NULL;
-	g.active = false;
+	struct csv *c = (struct csv *)b;
+
+	*out = c->st;
+	out->open_files = c->nopen;
 }
 
-static void csv_stats(struct backend_stats *out)
+static size_t csv_describe(struct backend *b, char *buf, size_t len)
 {
-	*out = g.st;
+	struct csv *c = (struct csv *)b;
+	int n = snprintf(buf, len, "%s/traffic_user_%s_<uid>.log", c->dir, c->nic);
+
+	return n < 0 ? 0 : (size_t)n;
 }
 
-const struct output_backend csv_backend = {
+static int csv_owner_path(struct backend *b, tm_owner_t owner, char *buf, size_t len)
+{
+	struct csv *c = (struct csv *)b;
+	char name[NAME_MAX + 1];
+	struct csv_file *f;
+
+	HASH_FIND(hh, c->files, &owner, sizeof(owner), f);
+	if (f)
+		snprintf(name, sizeof(name), "%s", f->name);
+	else
+		file_std_name(c, owner, name, sizeof(name));
+	if (snprintf(buf, len, "%s/%s", c->dir, name) >= (int)len)
+		return -ENAMETOOLONG;
+	return 0;
+}
+
+const struct backend_ops csv_backend_ops = {
 	.name = "csv",
-	.init = csv_init,
+	.open = csv_open,
 	.write = csv_write,
-	.close = csv_close,
 	.flush = csv_flush,
 	.reopen = csv_reopen,
 	.stats = csv_stats,
+	.describe = csv_describe,
+	.owner_path = csv_owner_path,
+	.close = csv_close,
 };
