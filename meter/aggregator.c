@@ -1,21 +1,25 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The per-user aggregator (see aggregator.h for the contract).
+ * The per-owner aggregator (see aggregator.h for the contract).
  *
- * Time is a shared ring of AGG_SLOTS sample times, one slot per agg_counters() call. Every user
- * and every peer keeps its byte counts in the same slots, so an entity needs no times of its own,
- * only the sequence number of its first valid slot ("since"). A rate is (newest - oldest slot
- * inside the window) / elapsed, from never-reset counts: a missed call or a lost event never gives
- * a wrong number, and an entity whose counts stop moving decays to 0 as the window slides.
+ * Time is a shared ring of AGG_SLOTS sample times, one slot per agg_counters() call. Every
+ * counted entity (owner, peer, process, connection) keeps its byte counts in the same slots, so
+ * it needs no times of its own, only the sequence number of its first valid slot ("since"). A
+ * rate is (newest - oldest slot inside the window) / elapsed, from never-reset counts: a missed
+ * call or a lost record never gives a wrong number, and an entity whose counts stop moving
+ * decays to 0 as the window slides.
  *
- * Peers are a bounded Space-Saving table per user (Metwally et al., "Efficient computation of
- * frequent and top-k elements in data streams", 2005): K entries, a new peer evicts the smallest
- * and inherits its count as the over-count bound, so memory is fixed however many peers appear.
+ * Bounded tables that stay exact: a table that is full sends newcomers to its "other" tally,
+ * whose bytes are the exact sum of what it received; idle entries are folded into "other" at
+ * sample time to make room. Folding adds the same amount to every slot of other's ring, so a
+ * fold is never mistaken for traffic.
  */
-#include <linux/types.h>
+#include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/types.h>
 
 #include "bpf/traffic_meter.h"
 #include "meter/aggregator.h"
@@ -24,102 +28,156 @@
 #define HASH_NONFATAL_OOM 1
 #include <uthash.h>
 
-/*
- * Slots in the time ring. 16 keeps a peer's history at 256 bytes; slots are thinned (see
- * take_slot()) so that AGG_SLOTS - 2 of them always span the window whatever the call rate.
- */
-#define AGG_SLOTS		16
+#define AGG_SLOTS		8
 #define AGG_DEFAULT_WINDOW_NS	2000000000ULL
-#define AGG_DEFAULT_PEERS	32
-#define AGG_DEFAULT_MAX_USERS	4096
-
+#define AGG_PEER_IDLE_NS	60000000000ULL
+#define EXIT_CHECK_NS		2000000000ULL	/* processes are probed this often */
+#define SPARK_SECS		(SNAP_SPARK * SNAP_SPARK_STEP)
 #define NSEC_PER_SEC		1e9
 
+struct tally {
+	uint64_t bytes[2];		/* indexed by TM_DIR_* */
+	uint64_t packets[2];
+	uint64_t since;			/* first valid slot sequence number */
+	uint64_t active_ns;		/* sample time its bytes last moved */
+	uint64_t sampled;		/* in + out bytes at the last sample */
+	double rate[2];
+	bool has_rate;
+	uint64_t ring[AGG_SLOTS][2];	/* bytes[] at each slot */
+};
+
 struct peer_key {
-	uint8_t family;			/* TM_AF_INET or TM_AF_INET6 */
-	uint8_t addr[16];		/* IPv4 in the first 4 bytes, the rest zero */
+	uint8_t family;
+	uint8_t pad[3];
+	uint32_t netns;			/* 0: the meter's own namespace */
+	uint8_t addr[16];
 };
 
 struct peer {
-	struct peer_key key;		/* hash key: family + address */
-	uint64_t bytes[2];		/* Space-Saving counts per direction (include error) */
-	uint64_t error;			/* count inherited from the evicted entry */
-	double rate[2];			/* bytes/s over the window, set at each sample */
-	uint64_t since;			/* first valid slot sequence number */
+	struct peer_key key;		/* hash key */
+	struct tally t;
 	UT_hash_handle hh;
 };
 
-/* A peer's history, kept apart from struct peer so the per-event path stays in few lines. */
-typedef uint64_t peer_ring_t[AGG_SLOTS][2];
+struct conn_key {
+	uint8_t family;
+	uint8_t proto;
+	uint16_t lport;
+	uint16_t rport;
+	uint16_t pad;
+	uint32_t netns;
+	uint8_t addr[16];
+};
+
+struct conn {
+	struct conn_key key;		/* hash key */
+	struct tally t;
+	UT_hash_handle hh;
+};
+
+/* Distinct peers an "other" row holds: a set of 64-bit key hashes, bounded. */
+struct fold_set {
+	uint64_t *v;			/* open addressing, 0 = empty */
+	size_t cap, n;
+	bool full;			/* stopped counting at AGG_FOLD_MAX */
+};
+
+struct others {
+	struct tally t;
+	struct fold_set set;
+};
+
+struct proc {
+	uint32_t tgid;			/* hash key; 0: the creator is unknown */
+	char comm[16];
+	uint64_t cgroup_id;
+	char unit[SNAP_UNIT_LEN];
+	bool exited;
+	uint32_t nfolded;		/* the "(exited)" row: processes folded into it */
+	struct tally t;
+	struct conn *conns;
+	unsigned int nconns;
+	struct conn *last_conn;
+	struct others *other;		/* connections past the bound, on first need */
+	UT_hash_handle hh;
+};
 
 struct user {
-	uint32_t uid;			/* hash key */
-	bool counted;			/* totals from the kernel counters, not from events */
-	bool has_rate;			/* two valid slots exist */
-	uint64_t bytes[2];		/* totals: counters, or event sums until counters arrive */
-	uint64_t packets[2];
-	uint64_t sampled[4];		/* bytes[2] + packets[2] at the last sample */
-	double rate[2];
-	uint64_t last_active_ns;	/* sample time of the last change in totals */
-	uint64_t seen_seq;		/* last sample that listed this user in its totals */
-	uint64_t since;			/* first valid slot sequence number */
-	uint64_t ring[AGG_SLOTS][2];	/* bytes[] at each slot */
-	struct peer *peers;		/* uthash head over pool */
-	struct peer *pool;		/* K entries, allocated on the first event */
-	uint64_t *count;		/* K: in + out bytes of pool[i], packed for peer_min() */
-	peer_ring_t *pring;		/* K: history of pool[i] */
-	unsigned int npeers;		/* pool entries in use */
+	tm_owner_t owner;		/* hash key */
+	bool counted;			/* totals come from the kernel counters */
+	uint64_t base[4];		/* bytes[2] + packets[2] of kernel entries gone earlier */
+	uint64_t kern[4];		/* the kernel's current entry */
+	uint64_t seen_seq;		/* last sample that listed it in the kernel */
+	struct tally t;
+	struct peer *peers;
+	unsigned int npeers;
+	struct peer *last_peer;		/* one-entry cache: floods repeat a peer */
+	struct others *other;		/* peers past the bound, on first need */
+	struct proc *procs;
+	unsigned int nprocs;
+	struct proc *last_proc;
+	struct proc *gone;		/* "(exited)": processes folded away, on first need */
+	float spark[SPARK_SECS];	/* in+out bytes per second, by second % SPARK_SECS */
+	uint64_t spark_sec;		/* the second spark_base was taken in */
+	uint64_t spark_base;		/* in+out bytes at the start of that second */
 	UT_hash_handle hh;
 };
 
-/*
- * An expired user that is still in the kernel's counters: its totals are remembered so the next
- * sample does not bring it straight back; it returns when the totals move.
- */
-struct tomb {
-	uint32_t uid;			/* hash key */
-	uint64_t totals[4];		/* bytes[2] + packets[2] when it expired */
-	uint64_t seen_seq;		/* last sample that still listed it */
+struct ledger {
+	tm_owner_t owner;		/* hash key */
+	uint64_t tot[4];		/* bytes[2] + packets[2] when evicted */
 	UT_hash_handle hh;
 };
 
 struct agg {
 	struct agg_config cfg;		/* with defaults filled in */
 	uint64_t min_gap_ns;		/* slots younger than this are overwritten, not appended */
-	struct user *users;		/* uthash head */
+	struct user *users;
 	unsigned int nusers;
-	struct user *last_user;		/* one-entry cache: events come in bursts per user */
-	struct tomb *tombs;		/* uthash head */
+	struct user *last_user;
+	struct ledger *ledger;		/* insertion order: the head is the oldest */
+	unsigned int nledger;
+	uint64_t ledger_sum[4];		/* evicted owners' totals, ledger or forgotten */
+	uint64_t unattributed[4];	/* the kernel's overflow counters */
+	unsigned int npeers, nprocs, nconns;	/* across all owners, for the global bounds */
 	uint64_t times[AGG_SLOTS];	/* sample time of each slot */
 	uint64_t ev_ring[AGG_SLOTS];	/* events counter at each slot */
 	uint64_t nsamples;		/* slots ever appended; the newest slot is nsamples - 1 */
 	uint64_t win_seq;		/* oldest slot inside the window at the last sample */
-	uint64_t events;		/* agg_event() calls */
+	uint64_t now_ns;		/* time of the last sample */
+	uint64_t last_exit_check;
+	uint64_t events;
 	double events_per_s;
-	uint64_t lost;			/* as set by agg_set_lost() */
-	uint64_t users_dropped;		/* user creations refused by max_users */
+	uint64_t evicted, forgotten, kernel_evicted, peers_folded;
 };
 
 /*
- * uthash's default (Jenkins) hash was a fifth of agg_event's cost, and a peer flood hashed every
- * key twice; these keys are short and fixed, so a multiply-shift mix does. Tables hashed this way
- * use the *_BYHASHVALUE macros everywhere; the tombstone table, off the hot path, keeps the
- * default.
+ * uthash's default (Jenkins) hash was a fifth of agg_event's cost; these keys are short and
+ * fixed, so a multiply-shift mix does. Hot tables use the *_BYHASHVALUE macros everywhere.
  */
-static inline unsigned int uid_hash(uint32_t uid)
+static inline unsigned int mix64(uint64_t x)
 {
-	return (unsigned int)((uid * 0x9e3779b97f4a7c15ULL) >> 32);
+	return (unsigned int)((x * 0x9e3779b97f4a7c15ULL) >> 32);
 }
 
-static inline unsigned int peer_hash(const struct peer_key *k)
+static inline uint64_t key_hash64(const void *k, size_t n)
 {
-	uint64_t x, y;
+	uint64_t h = 0xcbf29ce484222325ULL, w;
+	const uint8_t *p = k;
 
-	memcpy(&x, k->addr, 8);
-	memcpy(&y, k->addr + 8, 8);
-	x = (x ^ k->family) * 0x9e3779b97f4a7c15ULL;
-	y = (y + (x >> 29)) * 0xc2b2ae3d27d4eb4fULL;
-	return (unsigned int)((x ^ y) >> 32);
+	for (size_t i = 0; i + 8 <= n; i += 8) {
+		memcpy(&w, p + i, 8);
+		h = (h ^ w) * 0x100000001b3ULL;
+		h ^= h >> 29;
+	}
+	if (n % 8) {
+		w = 0;
+		memcpy(&w, p + n - n % 8, n % 8);
+		h = (h ^ w) * 0x100000001b3ULL;
+	}
+	h ^= h >> 32;
+	h *= 0xc2b2ae3d27d4eb4fULL;
+	return (h ^ (h >> 29)) | 1;	/* never 0: 0 marks an empty fold-set slot */
 }
 
 static inline uint64_t newest_seq(const struct agg *a)
@@ -135,250 +193,55 @@ struct agg *agg_new(const struct agg_config *cfg)
 		return NULL;
 	if (cfg)
 		a->cfg = *cfg;
-	if (!a->cfg.window_ns)
-		a->cfg.window_ns = AGG_DEFAULT_WINDOW_NS;
-	if (!a->cfg.peers_per_user)
-		a->cfg.peers_per_user = AGG_DEFAULT_PEERS;
-	if (!a->cfg.max_users)
-		a->cfg.max_users = AGG_DEFAULT_MAX_USERS;
+#define DEF(f, v) if (!a->cfg.f) a->cfg.f = (v)
+	DEF(window_ns, AGG_DEFAULT_WINDOW_NS);
+	DEF(peers_per_owner, AGG_DEFAULT_PEERS);
+	DEF(max_peers, AGG_DEFAULT_MAX_PEERS);
+	DEF(procs_per_owner, AGG_DEFAULT_PROCS);
+	DEF(max_procs, AGG_DEFAULT_MAX_PROCS);
+	DEF(conns_per_proc, AGG_DEFAULT_CONNS);
+	DEF(max_conns, AGG_DEFAULT_MAX_CONNS);
+	DEF(max_ledger, AGG_DEFAULT_LEDGER);
+	DEF(peer_idle_ns, AGG_PEER_IDLE_NS);
+#undef DEF
 	a->min_gap_ns = a->cfg.window_ns / (AGG_SLOTS - 2);
 	return a;
 }
 
-static void user_free(struct user *u)
+/* ---- tallies ----------------------------------------------------------------------------- */
+
+/* A new tally's history starts at the newest slot with its current (zero) counts. */
+static void tally_init(const struct agg *a, struct tally *t)
 {
-	HASH_CLEAR(hh, u->peers);	/* frees the bucket array; the entries live in pool */
-	free(u->pool);
-	free(u->count);
-	free(u->pring);
-	free(u);
-}
-
-static void user_del(struct agg *a, struct user *u)
-{
-	HASH_DEL(a->users, u);
-	if (a->last_user == u)
-		a->last_user = NULL;
-	a->nusers--;
-	user_free(u);
-}
-
-void agg_free(struct agg *a)
-{
-	struct user *u, *utmp;
-	struct tomb *t, *ttmp;
-
-	if (!a)
-		return;
-	HASH_ITER(hh, a->users, u, utmp) {
-		HASH_DEL(a->users, u);
-		user_free(u);
-	}
-	HASH_ITER(hh, a->tombs, t, ttmp) {
-		HASH_DEL(a->tombs, t);
-		free(t);
-	}
-	free(a);
-}
-
-static void tomb_del(struct agg *a, uint32_t uid)
-{
-	struct tomb *t;
-
-	HASH_FIND(hh, a->tombs, &uid, sizeof(uid), t);
-	if (t) {
-		HASH_DEL(a->tombs, t);
-		free(t);
-	}
-}
-
-static struct user *user_new(struct agg *a, uint32_t uid)
-{
-	struct user *u;
-
-	if (a->nusers >= a->cfg.max_users) {
-		a->users_dropped++;
-		return NULL;
-	}
-	u = calloc(1, sizeof(*u));
-	if (!u)
-		return NULL;
-	u->uid = uid;
-	/* A zero baseline at the newest slot: the first sample then yields a rate at once. */
-	u->since = newest_seq(a);
-	u->last_active_ns = a->nsamples ? a->times[newest_seq(a) % AGG_SLOTS] : 0;
-	HASH_ADD_BYHASHVALUE(hh, a->users, uid, sizeof(u->uid), uid_hash(uid), u);
-	if (!a->users) {
-		free(u);
-		return NULL;
-	}
-	a->nusers++;
-	return u;
-}
-
-static inline struct user *user_find(const struct agg *a, uint32_t uid)
-{
-	struct user *u;
-
-	HASH_FIND_BYHASHVALUE(hh, a->users, &uid, sizeof(uid), uid_hash(uid), u);
-	return u;
-}
-
-/*
- * Space-Saving: the entry with the smallest count, to be replaced by a new peer. A linear scan
- * over a packed array: K is small, and in a flood this runs on nearly every event.
- */
-static unsigned int peer_min(const struct user *u)
-{
-	unsigned int min = 0;
-	uint64_t minc = u->count[0];
-
-	for (unsigned int i = 1; i < u->npeers; i++) {
-		if (u->count[i] < minc) {
-			min = i;
-			minc = u->count[i];
-		}
-	}
-	return min;
-}
-
-static bool peers_alloc(struct agg *a, struct user *u)
-{
-	unsigned int k = a->cfg.peers_per_user;
-
-	u->pool = calloc(k, sizeof(*u->pool));
-	u->count = calloc(k, sizeof(*u->count));
-	u->pring = calloc(k, sizeof(*u->pring));
-	if (u->pool && u->count && u->pring)
-		return true;
-	free(u->pool);
-	free(u->count);
-	free(u->pring);
-	u->pool = NULL;
-	u->count = NULL;
-	u->pring = NULL;
-	return false;
-}
-
-static struct peer *peer_get(struct agg *a, struct user *u, const struct peer_key *key)
-{
-	unsigned int hv = peer_hash(key);
 	uint64_t seq = newest_seq(a);
-	struct peer *p;
 
-	HASH_FIND_BYHASHVALUE(hh, u->peers, key, sizeof(*key), hv, p);
-	if (p)
-		return p;
-	if (!u->pool && !peers_alloc(a, u))
-		return NULL;
-	if (u->npeers < a->cfg.peers_per_user) {
-		p = &u->pool[u->npeers];
-		memset(p, 0, sizeof(*p));
-		u->count[u->npeers] = 0;
-		p->key = *key;
-		HASH_ADD_BYHASHVALUE(hh, u->peers, key, sizeof(p->key), hv, p);
-		if (!u->peers)
-			return NULL;
-		u->npeers++;
-	} else {
-		/*
-		 * Full: evict the smallest. The newcomer keeps the evicted counts (and their
-		 * in/out split) so the counts stay an upper bound; error says by how much.
-		 */
-		p = &u->pool[peer_min(u)];
-		HASH_DEL(u->peers, p);
-		p->key = *key;
-		p->error = p->bytes[0] + p->bytes[1];
-		p->rate[0] = p->rate[1] = 0;
-		HASH_ADD_BYHASHVALUE(hh, u->peers, key, sizeof(p->key), hv, p);
-		if (!u->peers) {
-			/* Only possible with K = 1: the table was freed and could not come back. */
-			u->npeers = 0;
-			return NULL;
-		}
-	}
-	/* Baseline at the newest slot: inherited bytes are not traffic, so not rate either. */
-	p->since = seq;
-	u->pring[p - u->pool][seq % AGG_SLOTS][0] = p->bytes[0];
-	u->pring[p - u->pool][seq % AGG_SLOTS][1] = p->bytes[1];
-	return p;
+	memset(t, 0, sizeof(*t));
+	t->since = seq;
+	t->active_ns = a->now_ns;
 }
 
-void agg_event(struct agg *a, const struct traffic_record *rec)
+static inline void tally_add(struct tally *t, unsigned int dir, uint64_t bytes, uint64_t packets)
 {
-	unsigned int dir = rec->direction;
-	const uint8_t *addr;
-	struct peer_key key;
-	struct user *u;
-	struct peer *p;
-
-	if (dir > TM_DIR_OUT)
-		return;
-	a->events++;
-
-	u = a->last_user;
-	if (!u || u->uid != rec->uid) {
-		u = user_find(a, rec->uid);
-		if (!u) {
-			u = user_new(a, rec->uid);
-			if (!u)
-				return;
-			tomb_del(a, rec->uid);
-		}
-		a->last_user = u;
-	}
-	if (!u->counted) {
-		/* Show something until the first counter sample replaces it with exact totals. */
-		u->bytes[dir] += rec->bytes;
-		u->packets[dir]++;
-	}
-
-	addr = dir == TM_DIR_OUT ? rec->dst : rec->src;
-	memset(&key, 0, sizeof(key));
-	key.family = rec->family;
-	memcpy(key.addr, addr, rec->family == TM_AF_INET ? 4 : 16);
-	p = peer_get(a, u, &key);
-	if (p) {
-		p->bytes[dir] += rec->bytes;
-		u->count[p - u->pool] += rec->bytes;
-	}
+	t->bytes[dir] += bytes;
+	t->packets[dir] += packets;
 }
 
 /*
- * Pick the slot for a sample at now and return its sequence number. The newest slot is
- * overwritten while it is younger than min_gap after its predecessor, so every other slot is at
- * least min_gap apart and the ring always reaches a full window back, however often we are called.
+ * Add src's counts to dst as if they had always been there: every slot moves by the same
+ * amount, so the rate does not see a jump.
  */
-static uint64_t take_slot(struct agg *a, uint64_t now)
+static void tally_fold(struct tally *dst, const struct tally *src)
 {
-	uint64_t n = a->nsamples;
-
-	if (n >= 2 && a->times[(n - 1) % AGG_SLOTS] - a->times[(n - 2) % AGG_SLOTS] < a->min_gap_ns)
-		n--;
-	else
-		a->nsamples++;
-	a->times[n % AGG_SLOTS] = now;
-	return n;
+	for (int d = 0; d < 2; d++) {
+		dst->bytes[d] += src->bytes[d];
+		dst->packets[d] += src->packets[d];
+		for (int s = 0; s < AGG_SLOTS; s++)
+			dst->ring[s][d] += src->bytes[d];
+	}
+	dst->sampled += src->bytes[0] + src->bytes[1];
 }
 
-/* Oldest slot inside the window; the one before the newest if the calls are sparser than that. */
-static uint64_t window_start(const struct agg *a, uint64_t seq, uint64_t now)
-{
-	uint64_t first = seq >= AGG_SLOTS - 1 ? seq - (AGG_SLOTS - 1) : 0;
-	uint64_t s;
-
-	if (seq == 0)
-		return 0;
-	for (s = first; s < seq - 1; s++)
-		if (now - a->times[s % AGG_SLOTS] <= a->cfg.window_ns)
-			break;
-	return s;
-}
-
-/*
- * Rate between the window start (or the entity's first slot if later) and the newest slot.
- * Returns false while the entity has only one slot.
- */
+/* Rate between the window start (or the entity's first slot if later) and the newest slot. */
 static bool ring_rate(const struct agg *a, uint64_t since, uint64_t seq,
 		      const uint64_t ring[AGG_SLOTS][2], double rate[2])
 {
@@ -399,131 +262,568 @@ static bool ring_rate(const struct agg *a, uint64_t since, uint64_t seq,
 	return true;
 }
 
-/* Apply one counter entry to its user; creates the user unless expired and unchanged. */
-static void apply_total(struct agg *a, const struct uid_total *t, uint64_t seq)
+static void tally_sample(const struct agg *a, struct tally *t, uint64_t seq, uint64_t now)
 {
-	uint64_t tot[4] = { t->bytes[0], t->bytes[1], t->packets[0], t->packets[1] };
-	struct user *u = user_find(a, t->uid);
+	unsigned int slot = seq % AGG_SLOTS;
+	uint64_t sum = t->bytes[0] + t->bytes[1];
+
+	if (sum != t->sampled) {
+		t->sampled = sum;
+		t->active_ns = now;
+	}
+	/* Slots that fell off the ring are no longer this entity's history. */
+	if (seq >= AGG_SLOTS && t->since < seq - (AGG_SLOTS - 1))
+		t->since = seq - (AGG_SLOTS - 1);
+	t->ring[slot][0] = t->bytes[0];
+	t->ring[slot][1] = t->bytes[1];
+	t->has_rate = ring_rate(a, t->since, seq, t->ring, t->rate);
+	if (!t->has_rate)
+		t->rate[0] = t->rate[1] = 0;
+}
+
+/* ---- fold sets --------------------------------------------------------------------------- */
+
+static void fold_add(struct fold_set *s, uint64_t h)
+{
+	size_t i;
+
+	if (s->full)
+		return;
+	if ((s->n + 1) * 2 > s->cap) {
+		size_t ncap = s->cap ? s->cap * 2 : 64;
+		uint64_t *v;
+
+		if (s->n + 1 > AGG_FOLD_MAX) {
+			s->full = true;
+			return;
+		}
+		v = calloc(ncap, sizeof(*v));
+		if (!v) {
+			s->full = true;
+			return;
+		}
+		for (size_t j = 0; j < s->cap; j++) {
+			if (!s->v[j])
+				continue;
+			for (i = s->v[j] & (ncap - 1); v[i]; i = (i + 1) & (ncap - 1))
+				;
+			v[i] = s->v[j];
+		}
+		free(s->v);
+		s->v = v;
+		s->cap = ncap;
+	}
+	for (i = h & (s->cap - 1); s->v[i]; i = (i + 1) & (s->cap - 1))
+		if (s->v[i] == h)
+			return;
+	s->v[i] = h;
+	s->n++;
+}
+
+static struct others *others_get(const struct agg *a, struct others **o)
+{
+	if (!*o) {
+		*o = calloc(1, sizeof(**o));
+		if (*o)
+			tally_init(a, &(*o)->t);
+	}
+	return *o;
+}
+
+static void others_free(struct others *o)
+{
+	if (o) {
+		free(o->set.v);
+		free(o);
+	}
+}
+
+/* ---- owners ------------------------------------------------------------------------------ */
+
+static void proc_free(struct agg *a, struct proc *p)
+{
+	struct conn *c, *tmp;
+
+	HASH_ITER(hh, p->conns, c, tmp) {
+		HASH_DELETE(hh, p->conns, c);
+		free(c);
+	}
+	a->nconns -= p->nconns;
+	others_free(p->other);
+	free(p);
+}
+
+static void user_free(struct agg *a, struct user *u)
+{
+	struct peer *p, *ptmp;
+	struct proc *r, *rtmp;
+
+	HASH_ITER(hh, u->peers, p, ptmp) {
+		HASH_DELETE(hh, u->peers, p);
+		free(p);
+	}
+	a->npeers -= u->npeers;
+	HASH_ITER(hh, u->procs, r, rtmp) {
+		HASH_DELETE(hh, u->procs, r);
+		a->nprocs--;
+		proc_free(a, r);
+	}
+	if (u->gone)
+		proc_free(a, u->gone);
+	others_free(u->other);
+	free(u);
+}
+
+void agg_free(struct agg *a)
+{
+	struct user *u, *utmp;
+	struct ledger *l, *ltmp;
+
+	if (!a)
+		return;
+	HASH_ITER(hh, a->users, u, utmp) {
+		HASH_DELETE(hh, a->users, u);
+		user_free(a, u);
+	}
+	HASH_ITER(hh, a->ledger, l, ltmp) {
+		HASH_DELETE(hh, a->ledger, l);
+		free(l);
+	}
+	free(a);
+}
+
+static inline struct user *user_find(const struct agg *a, tm_owner_t owner)
+{
+	struct user *u;
+
+	HASH_FIND_BYHASHVALUE(hh, a->users, &owner, sizeof(owner), mix64(owner), u);
+	return u;
+}
+
+static struct user *user_new(struct agg *a, tm_owner_t owner)
+{
+	struct user *u = calloc(1, sizeof(*u));
+	struct ledger *l;
+
+	if (!u)
+		return NULL;
+	u->owner = owner;
+	tally_init(a, &u->t);
+	u->spark_sec = a->now_ns / 1000000000ULL;
+	/* An owner evicted earlier comes back with its totals: nothing on screen goes back. */
+	HASH_FIND(hh, a->ledger, &owner, sizeof(owner), l);
+	if (l) {
+		memcpy(u->base, l->tot, sizeof(u->base));
+		for (int i = 0; i < 4; i++)
+			a->ledger_sum[i] -= l->tot[i];
+		HASH_DELETE(hh, a->ledger, l);
+		free(l);
+		a->nledger--;
+		u->counted = true;
+		u->t.bytes[0] = u->base[0];
+		u->t.bytes[1] = u->base[1];
+		u->t.packets[0] = u->base[2];
+		u->t.packets[1] = u->base[3];
+		for (int s = 0; s < AGG_SLOTS; s++) {
+			u->t.ring[s][0] = u->base[0];
+			u->t.ring[s][1] = u->base[1];
+		}
+		u->t.sampled = u->base[0] + u->base[1];
+	}
+	u->spark_base = u->t.bytes[0] + u->t.bytes[1];
+	HASH_ADD_BYHASHVALUE(hh, a->users, owner, sizeof(u->owner), mix64(owner), u);
+	if (!a->users) {
+		free(u);
+		return NULL;
+	}
+	a->nusers++;
+	return u;
+}
+
+static struct user *user_get(struct agg *a, tm_owner_t owner)
+{
+	struct user *u = a->last_user;
+
+	if (u && u->owner == owner)
+		return u;
+	u = user_find(a, owner);
+	if (!u)
+		u = user_new(a, owner);
+	if (u)
+		a->last_user = u;
+	return u;
+}
+
+/* ---- peers, processes, connections ------------------------------------------------------- */
+
+static struct peer *peer_get(struct agg *a, struct user *u, const struct peer_key *key)
+{
+	unsigned int hv;
+	struct peer *p = u->last_peer;
+
+	if (p && !memcmp(&p->key, key, sizeof(*key)))
+		return p;
+	hv = (unsigned int)key_hash64(key, sizeof(*key));
+	HASH_FIND_BYHASHVALUE(hh, u->peers, key, sizeof(*key), hv, p);
+	if (!p) {
+		if (u->npeers >= a->cfg.peers_per_owner || a->npeers >= a->cfg.max_peers)
+			return NULL;
+		p = calloc(1, sizeof(*p));
+		if (!p)
+			return NULL;
+		p->key = *key;
+		tally_init(a, &p->t);
+		HASH_ADD_BYHASHVALUE(hh, u->peers, key, sizeof(p->key), hv, p);
+		if (!u->peers) {
+			free(p);
+			return NULL;
+		}
+		u->npeers++;
+		a->npeers++;
+	}
+	u->last_peer = p;
+	return p;
+}
+
+static struct proc *proc_get(struct agg *a, struct user *u, const struct proc_ident *pi)
+{
+	uint32_t tgid = pi ? pi->tgid : 0;
+	struct proc *p = u->last_proc;
+
+	if (!p || p->tgid != tgid) {
+		HASH_FIND_BYHASHVALUE(hh, u->procs, &tgid, sizeof(tgid), mix64(tgid), p);
+		if (!p) {
+			if (u->nprocs >= a->cfg.procs_per_owner || a->nprocs >= a->cfg.max_procs)
+				tgid = 0;	/* past the bound: the "(unknown)" row takes it */
+			if (!tgid)
+				HASH_FIND_BYHASHVALUE(hh, u->procs, &tgid, sizeof(tgid), mix64(tgid),
+						      p);
+		}
+		if (!p) {
+			p = calloc(1, sizeof(*p));
+			if (!p)
+				return NULL;
+			p->tgid = tgid;
+			tally_init(a, &p->t);
+			HASH_ADD_BYHASHVALUE(hh, u->procs, tgid, sizeof(p->tgid), mix64(tgid), p);
+			if (!u->procs) {
+				free(p);
+				return NULL;
+			}
+			u->nprocs++;
+			a->nprocs++;
+		}
+		u->last_proc = p;
+	}
+	/* The name of its newest socket: a process that execs shows its new command. */
+	if (pi && p->tgid && (memcmp(p->comm, pi->comm, sizeof(p->comm)) ||
+			      p->cgroup_id != pi->cgroup_id)) {
+		memcpy(p->comm, pi->comm, sizeof(p->comm));
+		p->cgroup_id = pi->cgroup_id;
+		p->unit[0] = '\0';
+		if (a->cfg.unit)
+			a->cfg.unit(a->cfg.unit_ctx, pi->cgroup_id, pi->cgroup, p->unit,
+				    sizeof(p->unit));
+	}
+	return p;
+}
+
+static struct conn *conn_get(struct agg *a, struct proc *p, const struct conn_key *key)
+{
+	struct conn *c = p->last_conn;
+	unsigned int hv;
+
+	if (c && !memcmp(&c->key, key, sizeof(*key)))
+		return c;
+	hv = (unsigned int)key_hash64(key, sizeof(*key));
+	HASH_FIND_BYHASHVALUE(hh, p->conns, key, sizeof(*key), hv, c);
+	if (!c) {
+		if (p->nconns >= a->cfg.conns_per_proc || a->nconns >= a->cfg.max_conns)
+			return NULL;
+		c = calloc(1, sizeof(*c));
+		if (!c)
+			return NULL;
+		c->key = *key;
+		tally_init(a, &c->t);
+		HASH_ADD_BYHASHVALUE(hh, p->conns, key, sizeof(c->key), hv, c);
+		if (!p->conns) {
+			free(c);
+			return NULL;
+		}
+		p->nconns++;
+		a->nconns++;
+	}
+	p->last_conn = c;
+	return c;
+}
+
+void agg_event(struct agg *a, const struct traffic_record *rec)
+{
+	unsigned int dir = rec->direction;
+	const uint8_t *addr;
+	struct peer_key pk;
+	struct conn_key ck;
+	struct user *u;
+	struct peer *p;
+	struct proc *pr;
+	struct conn *c;
+	size_t alen;
+
+	if (dir > TM_DIR_OUT)
+		return;
+	a->events++;
+	u = user_get(a, rec->owner);
+	if (!u)
+		return;
+	if (!u->counted)
+		/* Show something until the first counter sample replaces it with exact totals. */
+		tally_add(&u->t, dir, rec->bytes, 1);
+
+	addr = dir == TM_DIR_OUT ? rec->dst : rec->src;
+	alen = rec->family == TM_AF_INET ? 4 : 16;
+	memset(&pk, 0, sizeof(pk));
+	pk.family = rec->family;
+	pk.netns = rec->foreign_netns ? rec->netns : 0;
+	memcpy(pk.addr, addr, alen);
+	p = peer_get(a, u, &pk);
+	if (p) {
+		tally_add(&p->t, dir, rec->bytes, 1);
+	} else if (others_get(a, &u->other)) {
+		tally_add(&u->other->t, dir, rec->bytes, 1);
+		fold_add(&u->other->set, key_hash64(&pk, sizeof(pk)));
+	}
+
+	pr = proc_get(a, u, rec->proc);
+	if (!pr)
+		return;
+	tally_add(&pr->t, dir, rec->bytes, 1);
+	memset(&ck, 0, sizeof(ck));
+	ck.family = rec->family;
+	ck.proto = rec->proto;
+	ck.lport = dir == TM_DIR_OUT ? rec->sport : rec->dport;
+	ck.rport = dir == TM_DIR_OUT ? rec->dport : rec->sport;
+	ck.netns = pk.netns;
+	memcpy(ck.addr, addr, alen);
+	c = conn_get(a, pr, &ck);
+	if (c) {
+		tally_add(&c->t, dir, rec->bytes, 1);
+	} else if (others_get(a, &pr->other)) {
+		tally_add(&pr->other->t, dir, rec->bytes, 1);
+		fold_add(&pr->other->set, key_hash64(&ck, sizeof(ck)));
+	}
+}
+
+/* ---- samples ----------------------------------------------------------------------------- */
+
+/*
+ * Pick the slot for a sample at now and return its sequence number. The newest slot is
+ * overwritten while it is younger than min_gap after its predecessor, so every other slot is
+ * at least min_gap apart and the ring always reaches a full window back.
+ */
+static uint64_t take_slot(struct agg *a, uint64_t now)
+{
+	uint64_t n = a->nsamples;
+
+	if (n >= 2 && a->times[(n - 1) % AGG_SLOTS] - a->times[(n - 2) % AGG_SLOTS] < a->min_gap_ns)
+		n--;
+	else
+		a->nsamples++;
+	a->times[n % AGG_SLOTS] = now;
+	return n;
+}
+
+/* Oldest slot inside the window; the one before the newest if the calls are sparser. */
+static uint64_t window_start(const struct agg *a, uint64_t seq, uint64_t now)
+{
+	uint64_t first = seq >= AGG_SLOTS - 1 ? seq - (AGG_SLOTS - 1) : 0;
+	uint64_t s;
+
+	if (seq == 0)
+		return 0;
+	for (s = first; s < seq - 1; s++)
+		if (now - a->times[s % AGG_SLOTS] <= a->cfg.window_ns)
+			break;
+	return s;
+}
+
+static void user_totals(struct user *u)
+{
+	u->t.bytes[0] = u->base[0] + u->kern[0];
+	u->t.bytes[1] = u->base[1] + u->kern[1];
+	u->t.packets[0] = u->base[2] + u->kern[2];
+	u->t.packets[1] = u->base[3] + u->kern[3];
+}
+
+/* One kernel entry: the owner's totals become base + the entry. */
+static void apply_total(struct agg *a, const struct owner_total *t, uint64_t seq)
+{
+	uint64_t k[4] = { t->bytes[0], t->bytes[1], t->packets[0], t->packets[1] };
+	struct user *u = user_find(a, t->owner);
 
 	if (!u) {
-		struct tomb *tb;
-
-		HASH_FIND(hh, a->tombs, &t->uid, sizeof(t->uid), tb);
-		if (tb) {
-			if (!memcmp(tb->totals, tot, sizeof(tot))) {
-				tb->seen_seq = seq;
-				return;
-			}
-			HASH_DEL(a->tombs, tb);
-			free(tb);
-		}
-		u = user_new(a, t->uid);
+		u = user_new(a, t->owner);
 		if (!u)
 			return;
 	}
 	u->seen_seq = seq;
-
 	if (!u->counted) {
 		/*
 		 * Switch from event sums to exact totals. Shift the history by the difference so
 		 * the rate keeps the event-based estimate instead of showing the jump as traffic.
 		 */
-		uint64_t first = u->since;
-
-		if (seq >= AGG_SLOTS - 1 && first < seq - (AGG_SLOTS - 1))
-			first = seq - (AGG_SLOTS - 1);
 		for (int d = 0; d < 2; d++) {
-			uint64_t delta = t->bytes[d] - u->bytes[d];
+			uint64_t delta = u->base[d] + k[d] - u->t.bytes[d];
 
-			for (uint64_t s = first; s < seq; s++)
-				u->ring[s % AGG_SLOTS][d] += delta;
+			for (int s = 0; s < AGG_SLOTS; s++)
+				u->t.ring[s][d] += delta;
+			u->t.sampled += delta;
 		}
+		u->spark_base += (u->base[0] + k[0] - u->t.bytes[0]) +
+				 (u->base[1] + k[1] - u->t.bytes[1]);
 		u->counted = true;
-	} else if (t->bytes[0] < u->bytes[0] || t->bytes[1] < u->bytes[1] ||
-		   t->packets[0] < u->packets[0] || t->packets[1] < u->packets[1]) {
-		/* Counters never shrink: the program was reloaded. Start the window over. */
-		u->since = seq;
-	}
-	memcpy(u->bytes, t->bytes, sizeof(u->bytes));
-	memcpy(u->packets, t->packets, sizeof(u->packets));
-}
-
-static void sample_user(struct agg *a, struct user *u, uint64_t seq, uint64_t now)
-{
-	uint64_t tot[4] = { u->bytes[0], u->bytes[1], u->packets[0], u->packets[1] };
-	unsigned int slot = seq % AGG_SLOTS;
-
-	if (memcmp(tot, u->sampled, sizeof(tot))) {
-		memcpy(u->sampled, tot, sizeof(tot));
-		u->last_active_ns = now;
-	}
-	/* Slots that fell off the ring are no longer this entity's history. */
-	if (seq >= AGG_SLOTS && u->since < seq - (AGG_SLOTS - 1))
-		u->since = seq - (AGG_SLOTS - 1);
-	u->ring[slot][0] = u->bytes[0];
-	u->ring[slot][1] = u->bytes[1];
-	u->has_rate = ring_rate(a, u->since, seq, u->ring, u->rate);
-	if (!u->has_rate)
-		u->rate[0] = u->rate[1] = 0;
-
-	for (unsigned int i = 0; i < u->npeers; i++) {
-		struct peer *p = &u->pool[i];
-
-		if (seq >= AGG_SLOTS && p->since < seq - (AGG_SLOTS - 1))
-			p->since = seq - (AGG_SLOTS - 1);
-		u->pring[i][slot][0] = p->bytes[0];
-		u->pring[i][slot][1] = p->bytes[1];
-		if (!ring_rate(a, p->since, seq, u->pring[i], p->rate))
-			p->rate[0] = p->rate[1] = 0;
-	}
-}
-
-static void expire_user(struct agg *a, struct user *u)
-{
-	if (u->counted) {
-		struct tomb *t = calloc(1, sizeof(*t));
-
-		/* Without a tombstone the next sample would bring it straight back. */
-		if (t) {
-			t->uid = u->uid;
-			memcpy(t->totals, u->bytes, sizeof(u->bytes));
-			memcpy(t->totals + 2, u->packets, sizeof(u->packets));
-			t->seen_seq = u->seen_seq;
-			HASH_ADD(hh, a->tombs, uid, sizeof(t->uid), t);
-			if (!a->tombs)
-				free(t);
+	} else {
+		for (int i = 0; i < 4; i++) {
+			if (k[i] < u->kern[i]) {
+				/* The entry restarted under us (reload): keep what it had. */
+				for (int j = 0; j < 4; j++)
+					u->base[j] += u->kern[j];
+				break;
+			}
 		}
 	}
-	user_del(a, u);
+	memcpy(u->kern, k, sizeof(k));
+	user_totals(u);
 }
 
-void agg_counters(struct agg *a, uint64_t now_ns, const struct uid_total *t, size_t n)
+static void spark_sample(struct user *u, uint64_t now)
 {
-	struct user *u, *utmp;
-	struct tomb *tb, *ttmp;
+	uint64_t sec = now / 1000000000ULL, sum = u->t.bytes[0] + u->t.bytes[1];
+
+	if (sec != u->spark_sec) {
+		/* Seconds without a sample (a stall) are zero, not the previous value. */
+		uint64_t gap = sec - u->spark_sec;
+
+		for (uint64_t s = 1; s < gap && s <= SPARK_SECS; s++)
+			u->spark[(u->spark_sec + s) % SPARK_SECS] = 0;
+		u->spark[sec % SPARK_SECS] = 0;
+		u->spark_sec = sec;
+	}
+	u->spark[sec % SPARK_SECS] += (float)(sum - u->spark_base);
+	u->spark_base = sum;
+}
+
+/* Fold the exited processes whose rate fell to zero into the "(exited)" row. */
+static void reap_procs(struct agg *a, struct user *u, bool probe)
+{
+	struct proc *p, *tmp;
+
+	HASH_ITER(hh, u->procs, p, tmp) {
+		if (!p->tgid)
+			continue;
+		if (probe && !p->exited) {
+			if (a->cfg.alive)
+				p->exited = !a->cfg.alive(a->cfg.alive_ctx, p->tgid);
+			else
+				p->exited = kill((pid_t)p->tgid, 0) < 0 && errno == ESRCH;
+		}
+		if (!p->exited || (p->t.has_rate && p->t.rate[0] + p->t.rate[1] > 0))
+			continue;
+		if (!u->gone) {
+			u->gone = calloc(1, sizeof(*u->gone));
+			if (!u->gone)
+				continue;
+			tally_init(a, &u->gone->t);
+			u->gone->exited = true;
+			snprintf(u->gone->comm, sizeof(u->gone->comm), "(exited)");
+		}
+		tally_fold(&u->gone->t, &p->t);
+		u->gone->nfolded++;
+		if (u->last_proc == p)
+			u->last_proc = NULL;
+		HASH_DELETE(hh, u->procs, p);
+		u->nprocs--;
+		a->nprocs--;
+		proc_free(a, p);
+	}
+}
+
+/* A table at 90 % of its bound folds its idle peers into "other" to make room. */
+static void fold_idle_peers(struct agg *a, struct user *u, uint64_t now)
+{
+	struct peer *p, *tmp;
+
+	if (u->npeers * 10 < a->cfg.peers_per_owner * 9 && a->npeers * 10 < a->cfg.max_peers * 9)
+		return;
+	if (!others_get(a, &u->other))
+		return;
+	HASH_ITER(hh, u->peers, p, tmp) {
+		if (now - p->t.active_ns < a->cfg.peer_idle_ns)
+			continue;
+		tally_fold(&u->other->t, &p->t);
+		fold_add(&u->other->set, key_hash64(&p->key, sizeof(p->key)));
+		if (u->last_peer == p)
+			u->last_peer = NULL;
+		HASH_DELETE(hh, u->peers, p);
+		free(p);
+		u->npeers--;
+		a->npeers--;
+		a->peers_folded++;
+	}
+}
+
+static void sample_user(struct agg *a, struct user *u, uint64_t seq, uint64_t now, bool probe)
+{
+	struct peer *p;
+	struct proc *r;
+
+	tally_sample(a, &u->t, seq, now);
+	spark_sample(u, now);
+	for (p = u->peers; p; p = p->hh.next)
+		tally_sample(a, &p->t, seq, now);
+	if (u->other)
+		tally_sample(a, &u->other->t, seq, now);
+	for (r = u->procs; r; r = r->hh.next) {
+		tally_sample(a, &r->t, seq, now);
+		for (struct conn *c = r->conns; c; c = c->hh.next)
+			tally_sample(a, &c->t, seq, now);
+		if (r->other)
+			tally_sample(a, &r->other->t, seq, now);
+	}
+	if (u->gone)
+		tally_sample(a, &u->gone->t, seq, now);
+	reap_procs(a, u, probe);
+	fold_idle_peers(a, u, now);
+}
+
+void agg_counters(struct agg *a, uint64_t now_ns, const struct owner_total *t, size_t n)
+{
+	struct user *u;
 	uint64_t seq, from;
+	bool probe;
 
 	/* Monotonic input is the contract; a step back is clamped rather than trusted. */
 	if (a->nsamples && now_ns < a->times[newest_seq(a) % AGG_SLOTS])
 		now_ns = a->times[newest_seq(a) % AGG_SLOTS];
+	a->now_ns = now_ns;
 	seq = take_slot(a, now_ns);
 	a->win_seq = window_start(a, seq, now_ns);
 
 	for (size_t i = 0; i < n; i++)
 		apply_total(a, &t[i], seq);
 
-	HASH_ITER(hh, a->users, u, utmp) {
-		sample_user(a, u, seq, now_ns);
-		if (a->cfg.idle_expire_ns && now_ns - u->last_active_ns > a->cfg.idle_expire_ns)
-			expire_user(a, u);
-	}
-
-	/* Tombstones mirror the kernel's table: drop those it no longer lists. */
-	HASH_ITER(hh, a->tombs, tb, ttmp) {
-		if (tb->seen_seq != seq) {
-			HASH_DEL(a->tombs, tb);
-			free(tb);
+	probe = now_ns - a->last_exit_check >= EXIT_CHECK_NS;
+	if (probe)
+		a->last_exit_check = now_ns;
+	for (u = a->users; u; u = u->hh.next) {
+		/* Its kernel entry is gone without us evicting it: keep what it had counted. */
+		if (u->counted && u->seen_seq != seq && (u->kern[0] | u->kern[1] | u->kern[2] |
+							  u->kern[3])) {
+			for (int i = 0; i < 4; i++)
+				u->base[i] += u->kern[i];
+			memset(u->kern, 0, sizeof(u->kern));
+			user_totals(u);
 		}
+		sample_user(a, u, seq, now_ns, probe);
 	}
 
 	a->ev_ring[seq % AGG_SLOTS] = a->events;
@@ -537,238 +837,341 @@ void agg_counters(struct agg *a, uint64_t now_ns, const struct uid_total *t, siz
 	}
 }
 
-void agg_set_lost(struct agg *a, uint64_t lost)
+void agg_set_unattributed(struct agg *a, const struct owner_total *t)
 {
-	a->lost = lost;
+	a->unattributed[0] = t->bytes[0];
+	a->unattributed[1] = t->bytes[1];
+	a->unattributed[2] = t->packets[0];
+	a->unattributed[3] = t->packets[1];
 }
 
-void agg_get_totals(const struct agg *a, struct agg_totals *out)
+size_t agg_count(const struct agg *a)
 {
-	const struct user *u;
-
-	memset(out, 0, sizeof(*out));
-	for (u = a->users; u; u = u->hh.next) {
-		for (int d = 0; d < 2; d++) {
-			out->bytes[d] += u->bytes[d];
-			out->rate[d] += u->rate[d];
-		}
-	}
-	out->has_rate = a->nsamples >= 2;
-	out->events = a->events;
-	out->events_per_s = a->events_per_s;
-	out->lost = a->lost;
-	out->users = a->nusers;
+	return a->nusers;
 }
 
-static void peer_export(const struct peer *p, struct agg_peer *out)
-{
-	out->family = p->key.family;
-	memcpy(out->addr, p->key.addr, sizeof(out->addr));
-	memcpy(out->bytes, p->bytes, sizeof(out->bytes));
-	out->error = p->error;
-	memcpy(out->rate, p->rate, sizeof(out->rate));
-}
+/* ---- eviction ---------------------------------------------------------------------------- */
 
-/* Peer order: rate (in+out), then bytes (in+out), both descending; then address for stability. */
-static int peer_cmp(const void *x, const void *y)
-{
-	const struct agg_peer *p = x, *q = y;
-	double rp = p->rate[0] + p->rate[1], rq = q->rate[0] + q->rate[1];
-	uint64_t bp = p->bytes[0] + p->bytes[1], bq = q->bytes[0] + q->bytes[1];
-
-	if (rp != rq)
-		return rp > rq ? -1 : 1;
-	if (bp != bq)
-		return bp > bq ? -1 : 1;
-	if (p->family != q->family)
-		return p->family < q->family ? -1 : 1;
-	return memcmp(p->addr, q->addr, sizeof(p->addr));
-}
-
-static void user_export(const struct user *u, struct agg_user *out)
-{
-	const struct peer *top = NULL;
-	struct agg_peer cand, best;
-
-	memset(out, 0, sizeof(*out));
-	out->uid = u->uid;
-	memcpy(out->bytes, u->bytes, sizeof(out->bytes));
-	memcpy(out->packets, u->packets, sizeof(out->packets));
-	memcpy(out->rate, u->rate, sizeof(out->rate));
-	out->has_rate = u->has_rate;
-	out->last_active_ns = u->last_active_ns;
-	out->npeers = u->npeers;
-	for (unsigned int i = 0; i < u->npeers; i++) {
-		peer_export(&u->pool[i], &cand);
-		if (!top || peer_cmp(&cand, &best) < 0) {
-			top = &u->pool[i];
-			best = cand;
-		}
-	}
-	if (top) {
-		out->has_top = true;
-		out->top = best;
-	}
-}
-
-bool agg_user_get(const struct agg *a, uint32_t uid, struct agg_user *out)
-{
-	const struct user *u = user_find(a, uid);
-
-	if (!u)
-		return false;
-	user_export(u, out);
-	return true;
-}
-
-size_t agg_peers(const struct agg *a, uint32_t uid, struct agg_peer *out, size_t max)
-{
-	const struct user *u = user_find(a, uid);
-	struct agg_peer *all;
-	size_t n;
-
-	if (!u || !u->npeers || !max)
-		return 0;
-	all = malloc(u->npeers * sizeof(*all));
-	if (!all)
-		return 0;
-	for (unsigned int i = 0; i < u->npeers; i++)
-		peer_export(&u->pool[i], &all[i]);
-	qsort(all, u->npeers, sizeof(*all), peer_cmp);
-	n = u->npeers < max ? u->npeers : max;
-	memcpy(out, all, n * sizeof(*out));
-	free(all);
-	return n;
-}
-
-struct sort_ent {
-	const struct user *u;
-	char name[64];			/* a copy: name_fn may reuse one static buffer */
-	char uidbuf[12];		/* decimal uid, for the filter */
+struct idle_ent {
+	uint64_t active_ns;
+	tm_owner_t owner;
 };
 
-struct sort_ctx {
-	enum agg_sort sort;
-	bool invert;
-};
-
-/* A user without a rate yet sorts below every user with one, even 0: "-" goes last. */
-static inline double sort_rate(const struct user *u, int which)
+static int idle_cmp(const void *x, const void *y)
 {
-	if (!u->has_rate)
-		return -1;
-	return which < 0 ? u->rate[0] + u->rate[1] : u->rate[which];
+	const struct idle_ent *p = x, *q = y;
+
+	if (p->active_ns != q->active_ns)
+		return p->active_ns < q->active_ns ? -1 : 1;
+	return p->owner < q->owner ? -1 : p->owner > q->owner;
 }
 
-static inline int cmp_num(double x, double y)
+size_t agg_pick_idle(const struct agg *a, uint64_t now_ns, uint64_t min_idle_ns, size_t want,
+		     tm_owner_t *out)
 {
-	return x < y ? -1 : x > y;
-}
-
-static inline int cmp_u64(uint64_t x, uint64_t y)
-{
-	return x < y ? -1 : x > y;
-}
-
-static int user_cmp(const void *x, const void *y, void *arg)
-{
-	const struct sort_ent *e = x, *f = y;
-	const struct sort_ctx *c = arg;
-	const struct user *u = e->u, *v = f->u;
-	int r = 0;
-
-	/* r is the ascending order; numbers are then flipped to descend by default. */
-	switch (c->sort) {
-	case AGG_SORT_IN_RATE:
-		r = -cmp_num(sort_rate(u, TM_DIR_IN), sort_rate(v, TM_DIR_IN));
-		break;
-	case AGG_SORT_OUT_RATE:
-		r = -cmp_num(sort_rate(u, TM_DIR_OUT), sort_rate(v, TM_DIR_OUT));
-		break;
-	case AGG_SORT_IN_TOTAL:
-		r = -cmp_u64(u->bytes[TM_DIR_IN], v->bytes[TM_DIR_IN]);
-		break;
-	case AGG_SORT_OUT_TOTAL:
-		r = -cmp_u64(u->bytes[TM_DIR_OUT], v->bytes[TM_DIR_OUT]);
-		break;
-	case AGG_SORT_USER:
-		r = strcasecmp(e->name, f->name);
-		if (!r)
-			r = strcmp(e->name, f->name);
-		break;
-	case AGG_SORT_UID:
-		r = cmp_u64(u->uid, v->uid);
-		break;
-	case AGG_SORT_RATE:
-	default:
-		r = -cmp_num(sort_rate(u, -1), sort_rate(v, -1));
-		break;
-	}
-	if (c->invert)
-		r = -r;
-	/* Ties: ascending uid whatever the direction, so equal rows never swap on refresh. */
-	if (!r)
-		r = cmp_u64(u->uid, v->uid);
-	return r;
-}
-
-static bool user_matches(const struct sort_ent *e, const char *filter)
-{
-	if (!filter || !*filter)
-		return true;
-	return strcasestr(e->name, filter) || strstr(e->uidbuf, filter);
-}
-
-size_t agg_users(const struct agg *a, const struct agg_view *view, struct agg_user *out, size_t max)
-{
-	static const struct agg_view defview = { .sort = AGG_SORT_RATE };
-	struct sort_ctx ctx;
-	struct sort_ent *ents;
+	struct idle_ent *v;
 	const struct user *u;
 	size_t n = 0;
 
-	if (!view)
-		view = &defview;
-	if (!max || !a->nusers)
+	if (!want || !a->nusers)
 		return 0;
-	ents = malloc(a->nusers * sizeof(*ents));
-	if (!ents)
+	v = malloc(a->nusers * sizeof(*v));
+	if (!v)
 		return 0;
-	for (u = a->users; u; u = u->hh.next) {
-		struct sort_ent *e = &ents[n];
-		const char *name;
-
-		e->u = u;
-		snprintf(e->uidbuf, sizeof(e->uidbuf), "%u", u->uid);
-		name = view->name ? view->name(view->name_ctx, u->uid) : NULL;
-		snprintf(e->name, sizeof(e->name), "%s", name ? name : e->uidbuf);
-		if (user_matches(e, view->filter))
-			n++;
-	}
-	ctx.sort = view->sort < AGG_SORT__COUNT ? view->sort : AGG_SORT_RATE;
-	ctx.invert = view->invert;
-	qsort_r(ents, n, sizeof(*ents), user_cmp, &ctx);
-	if (n > max)
-		n = max;
+	for (u = a->users; u; u = u->hh.next)
+		if (now_ns - u->t.active_ns >= min_idle_ns)
+			v[n++] = (struct idle_ent){ u->t.active_ns, u->owner };
+	qsort(v, n, sizeof(*v), idle_cmp);
+	if (n > want)
+		n = want;
 	for (size_t i = 0; i < n; i++)
-		user_export(ents[i].u, &out[i]);
-	free(ents);
+		out[i] = v[i].owner;
+	free(v);
 	return n;
 }
 
-const char *agg_sort_name(enum agg_sort s)
+void agg_kernel_gone(struct agg *a, const struct owner_total *final)
 {
-	static const char *const names[AGG_SORT__COUNT] = {
-		[AGG_SORT_RATE] = "RATE",
-		[AGG_SORT_IN_RATE] = "IN/s",
-		[AGG_SORT_OUT_RATE] = "OUT/s",
-		[AGG_SORT_IN_TOTAL] = "TOT IN",
-		[AGG_SORT_OUT_TOTAL] = "TOT OUT",
-		[AGG_SORT_USER] = "USER",
-		[AGG_SORT_UID] = "UID",
-	};
+	struct user *u = user_find(a, final->owner);
+	uint64_t k[4] = { final->bytes[0], final->bytes[1], final->packets[0], final->packets[1] };
 
-	if ((unsigned int)s >= AGG_SORT__COUNT)
-		return "?";
-	return names[s];
+	a->kernel_evicted++;
+	if (!u)
+		return;
+	/* The final values are at least what the last sample read: take them over kern. */
+	for (int i = 0; i < 4; i++)
+		u->base[i] += k[i];
+	memset(u->kern, 0, sizeof(u->kern));
+	if (u->counted)
+		user_totals(u);
+}
+
+void agg_evict(struct agg *a, tm_owner_t owner)
+{
+	struct user *u = user_find(a, owner);
+	struct ledger *l;
+	uint64_t tot[4];
+
+	if (!u)
+		return;
+	tot[0] = u->t.bytes[0];
+	tot[1] = u->t.bytes[1];
+	tot[2] = u->t.packets[0];
+	tot[3] = u->t.packets[1];
+	if (a->nledger >= a->cfg.max_ledger && a->ledger) {
+		/* The oldest entry goes; its totals stay in ledger_sum, so the header does too. */
+		l = a->ledger;
+		HASH_DELETE(hh, a->ledger, l);
+		free(l);
+		a->nledger--;
+		a->forgotten++;
+	}
+	l = calloc(1, sizeof(*l));
+	if (l) {
+		l->owner = owner;
+		memcpy(l->tot, tot, sizeof(tot));
+		HASH_ADD(hh, a->ledger, owner, sizeof(l->owner), l);
+		if (a->ledger)
+			a->nledger++;
+		else
+			a->forgotten++;
+	} else {
+		a->forgotten++;
+	}
+	for (int i = 0; i < 4; i++)
+		a->ledger_sum[i] += tot[i];
+	if (a->last_user == u)
+		a->last_user = NULL;
+	HASH_DELETE(hh, a->users, u);
+	a->nusers--;
+	a->evicted++;
+	user_free(a, u);
+}
+
+/* ---- export ------------------------------------------------------------------------------ */
+
+void agg_export_totals(const struct agg *a, struct snapshot *s)
+{
+	const struct user *u;
+
+	memset(&s->totals, 0, sizeof(s->totals));
+	for (int d = 0; d < 2; d++) {
+		s->totals.bytes[d] = a->ledger_sum[d] + a->unattributed[d];
+		s->totals.packets[d] = a->ledger_sum[2 + d] + a->unattributed[2 + d];
+	}
+	for (u = a->users; u; u = u->hh.next) {
+		for (int d = 0; d < 2; d++) {
+			s->totals.bytes[d] += u->t.bytes[d];
+			s->totals.packets[d] += u->t.packets[d];
+			s->totals.rate[d] += u->t.rate[d];
+		}
+	}
+	s->totals.has_rate = a->nsamples >= 2;
+	s->seq = a->nsamples;
+	s->stats.events_per_s = a->events_per_s;
+	s->stats.evicted = a->evicted;
+	s->stats.forgotten = a->forgotten;
+	s->stats.kernel_evicted = a->kernel_evicted;
+	s->stats.peers_folded = a->peers_folded;
+	s->stats.users = a->nusers;
+	s->meter.window_s = (double)a->cfg.window_ns / NSEC_PER_SEC;
+}
+
+static void export_tally(const struct tally *t, uint64_t bytes[2], uint64_t packets[2],
+			 double rate[2])
+{
+	memcpy(bytes, t->bytes, sizeof(t->bytes));
+	memcpy(packets, t->packets, sizeof(t->packets));
+	memcpy(rate, t->rate, sizeof(t->rate));
+}
+
+static void peer_export(const struct user *u, const struct peer *p, struct snap_peer *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->owner = u->owner;
+	out->family = p->key.family;
+	memcpy(out->addr, p->key.addr, sizeof(out->addr));
+	out->netns = p->key.netns;
+	export_tally(&p->t, out->bytes, out->packets, out->rate);
+}
+
+static void others_export(const struct user *u, const struct others *o, struct snap_peer *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->owner = u->owner;
+	export_tally(&o->t, out->bytes, out->packets, out->rate);
+	out->folded = o->set.n;
+	out->folded_more = o->set.full;
+}
+
+/* Rate (in+out), then bytes, both descending: the "top" order. */
+static bool peer_better(const struct snap_peer *p, const struct snap_peer *q)
+{
+	double rp = p->rate[0] + p->rate[1], rq = q->rate[0] + q->rate[1];
+
+	if (rp != rq)
+		return rp > rq;
+	return p->bytes[0] + p->bytes[1] > q->bytes[0] + q->bytes[1];
+}
+
+static void user_export(const struct agg *a, const struct user *u, struct snap_user *out)
+{
+	uint64_t sec = u->spark_sec;
+
+	memset(out, 0, sizeof(*out));
+	out->owner = u->owner;
+	export_tally(&u->t, out->bytes, out->packets, out->rate);
+	out->has_rate = u->t.has_rate;
+	out->idle_s = a->now_ns > u->t.active_ns ? (double)(a->now_ns - u->t.active_ns) / 1e9 : 0;
+	out->npeers = u->npeers;
+	out->nprocs = u->nprocs;
+	for (const struct peer *p = u->peers; p; p = p->hh.next) {
+		struct snap_peer cand;
+
+		peer_export(u, p, &cand);
+		if (!out->has_top || peer_better(&cand, &out->top)) {
+			out->top = cand;
+			out->has_top = true;
+		}
+	}
+	/* Whole seconds before the current one, in steps, oldest first: a finished picture. */
+	for (int i = 0; i < SNAP_SPARK; i++) {
+		float sum = 0;
+
+		for (int j = 0; j < SNAP_SPARK_STEP; j++) {
+			uint64_t back = (uint64_t)(SNAP_SPARK - i) * SNAP_SPARK_STEP - (uint64_t)j;
+
+			if (back <= sec && back <= SPARK_SECS - 1)
+				sum += u->spark[(sec - back) % SPARK_SECS];
+		}
+		out->spark[i] = sum / SNAP_SPARK_STEP;
+	}
+}
+
+size_t agg_export_users(const struct agg *a, const tm_owner_t *only, struct snap_user *out,
+			size_t max)
+{
+	size_t n = 0;
+
+	if (only) {
+		const struct user *u = user_find(a, *only);
+
+		if (!u || !max)
+			return 0;
+		user_export(a, u, out);
+		return 1;
+	}
+	for (const struct user *u = a->users; u && n < max; u = u->hh.next)
+		user_export(a, u, &out[n++]);
+	return n;
+}
+
+int agg_export_peers(const struct agg *a, const tm_owner_t *only, struct snap_peer **out,
+		     size_t *n)
+{
+	const struct user *one = only ? user_find(a, *only) : NULL;
+	struct snap_peer *v;
+	size_t k = 0, cap = 0;
+
+	*out = NULL;
+	*n = 0;
+	if (only && !one)
+		return -ENOENT;
+	for (const struct user *u = one ? one : a->users; u; u = one ? NULL : u->hh.next)
+		cap += u->npeers + 1;
+	v = calloc(cap ? cap : 1, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	for (const struct user *u = one ? one : a->users; u; u = one ? NULL : u->hh.next) {
+		for (const struct peer *p = u->peers; p; p = p->hh.next)
+			peer_export(u, p, &v[k++]);
+		if (u->other)
+			others_export(u, u->other, &v[k++]);
+	}
+	*out = v;
+	*n = k;
+	return 0;
+}
+
+static void proc_export(const struct user *u, const struct proc *p, struct snap_proc *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->owner = u->owner;
+	out->tgid = p->tgid;
+	memcpy(out->comm, p->comm, sizeof(out->comm));
+	if (!p->tgid && !p->exited)
+		snprintf(out->comm, sizeof(out->comm), "(unknown)");
+	out->cgroup_id = p->cgroup_id;
+	memcpy(out->unit, p->unit, sizeof(out->unit));
+	out->exited = p->exited;
+	out->nfolded = p->nfolded;
+	export_tally(&p->t, out->bytes, out->packets, out->rate);
+	out->has_rate = p->t.has_rate;
+	out->nconns = p->nconns;
+}
+
+int agg_export_procs(const struct agg *a, const tm_owner_t *only, struct snap_proc **out,
+		     size_t *n)
+{
+	size_t cap = 0, k = 0;
+	struct snap_proc *v;
+	const struct user *one = only ? user_find(a, *only) : NULL;
+
+	*out = NULL;
+	*n = 0;
+	if (only && !one)
+		return 0;
+	for (const struct user *u = one ? one : a->users; u; u = one ? NULL : u->hh.next)
+		cap += u->nprocs + (u->gone ? 1 : 0);
+	v = calloc(cap ? cap : 1, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	for (const struct user *u = one ? one : a->users; u; u = one ? NULL : u->hh.next) {
+		for (const struct proc *p = u->procs; p; p = p->hh.next)
+			proc_export(u, p, &v[k++]);
+		if (u->gone)
+			proc_export(u, u->gone, &v[k++]);
+	}
+	*out = v;
+	*n = k;
+	return 0;
+}
+
+int agg_export_conns(const struct agg *a, tm_owner_t owner, uint32_t tgid, struct snap_conn **out,
+		     size_t *n)
+{
+	const struct user *u = user_find(a, owner);
+	const struct proc *p = NULL;
+	struct snap_conn *v;
+	size_t k = 0;
+
+	*out = NULL;
+	*n = 0;
+	if (u)
+		HASH_FIND_BYHASHVALUE(hh, u->procs, &tgid, sizeof(tgid), mix64(tgid), p);
+	if (!p)
+		return -ENOENT;
+	v = calloc(p->nconns + 1, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	for (const struct conn *c = p->conns; c; c = c->hh.next) {
+		struct snap_conn *o = &v[k++];
+
+		o->family = c->key.family;
+		o->proto = c->key.proto;
+		o->lport = c->key.lport;
+		o->rport = c->key.rport;
+		memcpy(o->addr, c->key.addr, sizeof(o->addr));
+		o->netns = c->key.netns;
+		export_tally(&c->t, o->bytes, o->packets, o->rate);
+	}
+	if (p->other) {
+		struct snap_conn *o = &v[k++];
+
+		export_tally(&p->other->t, o->bytes, o->packets, o->rate);
+		o->folded = p->other->set.n;
+	}
+	*out = v;
+	*n = k;
+	return 0;
 }

@@ -1,9 +1,16 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * The in-memory aggregator: plain records in, plain rows out. No libbpf, no curses, no I/O,
- * not thread-safe (the caller locks). Per user: exact totals from the kernel counters, in/out
- * rates over a sliding window, and a bounded top-K of peer addresses (Space-Saving), so a port
- * scan cannot grow it without limit.
+ * The in-memory aggregator: plain records in, plain snapshot rows out. No libbpf, no curses, no
+ * I/O but one probe per process of whether it still runs (replaceable for tests), not
+ * thread-safe (the engine locks).
+ *
+ * Per owner: exact totals from the kernel counters (plus what earlier, evicted kernel entries
+ * had counted), rates over a sliding window, a rate history for the sparkline, the peers, and
+ * the processes with their connections. Peers, processes and connections are exact up to a
+ * bound; past it they are summed, exactly, into one "other" row, so rows always add up.
+ *
+ * Owners idle long enough can be evicted to make room (agg_pick_idle/agg_evict): their totals
+ * move to a ledger and come back if they return, so no total on screen ever goes backwards.
  */
 #ifndef METER_AGGREGATOR_H
 #define METER_AGGREGATOR_H
@@ -11,64 +18,35 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include "meter/record.h"
+#include "backend/record.h"
+#include "meter/snapshot.h"
+
+#define AGG_DEFAULT_PEERS		1024	/* per owner */
+#define AGG_DEFAULT_MAX_PEERS		65536	/* all owners together */
+#define AGG_DEFAULT_PROCS		256	/* per owner */
+#define AGG_DEFAULT_MAX_PROCS		16384
+#define AGG_DEFAULT_CONNS		256	/* per process */
+#define AGG_DEFAULT_MAX_CONNS		65536
+#define AGG_DEFAULT_LEDGER		65536	/* evicted owners remembered */
+#define AGG_FOLD_MAX			65536	/* distinct peers counted per "other" row */
 
 struct agg_config {
 	uint64_t window_ns;		/* rate window; 0 = 2 s */
-	unsigned int peers_per_user;	/* top-K capacity per user; 0 = 32 */
-	uint64_t idle_expire_ns;	/* forget users quiet this long; 0 = never */
-	unsigned int max_users;		/* 0 = 4096; further users are counted in no row */
-};
-
-struct agg_peer {
-	uint8_t family;			/* TM_AF_INET or TM_AF_INET6 */
-	uint8_t addr[16];
-	uint64_t bytes[2];		/* from events: [TM_DIR_IN] from the peer, [TM_DIR_OUT] to it */
-	uint64_t error;			/* Space-Saving over-count bound (0 while the table never filled) */
-	double rate[2];			/* bytes/s over the window */
-};
-
-struct agg_user {
-	uint32_t uid;
-	uint64_t bytes[2];		/* exact totals (kernel counters) */
-	uint64_t packets[2];
-	double rate[2];			/* bytes/s over the window */
-	bool has_rate;			/* false until two samples exist: show "-" not a wrong 0 */
-	uint64_t last_active_ns;	/* sample time of the last change in totals */
-	bool has_top;
-	struct agg_peer top;		/* peer with the highest rate (then bytes) */
-	unsigned int npeers;
-};
-
-struct agg_totals {
-	uint64_t bytes[2];
-	double rate[2];
-	bool has_rate;
-	uint64_t events;		/* events fed with agg_event */
-	double events_per_s;		/* over the window */
-	uint64_t lost;			/* as set by agg_set_lost */
-	unsigned int users;
-};
-
-enum agg_sort {
-	AGG_SORT_RATE,			/* in + out rate */
-	AGG_SORT_IN_RATE,
-	AGG_SORT_OUT_RATE,
-	AGG_SORT_IN_TOTAL,
-	AGG_SORT_OUT_TOTAL,
-	AGG_SORT_USER,			/* by name, via name_fn */
-	AGG_SORT_UID,
-	AGG_SORT__COUNT
-};
-
-typedef const char *(*agg_name_fn)(void *ctx, uint32_t uid);
-
-struct agg_view {
-	enum agg_sort sort;
-	bool invert;			/* default: descending for numbers, ascending for names/uids */
-	const char *filter;		/* case-insensitive substring of name or decimal uid; NULL/"" = all */
-	agg_name_fn name;		/* may be NULL: names are then the decimal uid */
-	void *name_ctx;
+	unsigned int peers_per_owner;	/* 0 = AGG_DEFAULT_PEERS */
+	unsigned int max_peers;		/* 0 = AGG_DEFAULT_MAX_PEERS */
+	unsigned int procs_per_owner;
+	unsigned int max_procs;
+	unsigned int conns_per_proc;
+	unsigned int max_conns;
+	unsigned int max_ledger;
+	uint64_t peer_idle_ns;		/* a full table folds peers idle this long; 0 = 60 s */
+	/* Does process tgid still run? NULL: kill(tgid, 0). */
+	bool (*alive)(void *ctx, uint32_t tgid);
+	void *alive_ctx;
+	/* The unit name of a cgroup (for the process rows); NULL: none. */
+	const char *(*unit)(void *ctx, uint64_t cgroup_id, const char *path, char *buf,
+			    size_t len);
+	void *unit_ctx;
 };
 
 struct agg;
@@ -76,24 +54,46 @@ struct agg;
 struct agg *agg_new(const struct agg_config *cfg);
 void agg_free(struct agg *a);
 
-/* One packet: peer table and event counts (totals come from agg_counters). */
+/* One packet: peers, processes, connections, event counts (totals come from agg_counters). */
 void agg_event(struct agg *a, const struct traffic_record *rec);
 
-/* One sample of the kernel counters at monotonic time now_ns: totals, window, rates, aging. */
-void agg_counters(struct agg *a, uint64_t now_ns, const struct uid_total *t, size_t n);
+/* One sample of the kernel's per-owner counters at monotonic time now_ns. */
+void agg_counters(struct agg *a, uint64_t now_ns, const struct owner_total *t, size_t n);
 
-void agg_set_lost(struct agg *a, uint64_t lost);
-void agg_get_totals(const struct agg *a, struct agg_totals *out);
+/* The kernel's packets it could not charge (its table was full): in the grand totals. */
+void agg_set_unattributed(struct agg *a, const struct owner_total *t);
 
-/* Users matching the view, sorted; copies at most max rows; returns the number copied. */
-size_t agg_users(const struct agg *a, const struct agg_view *view, struct agg_user *out, size_t max);
+/* Owners in the live table. */
+size_t agg_count(const struct agg *a);
 
-/* One user's row; false if unknown. */
-bool agg_user_get(const struct agg *a, uint32_t uid, struct agg_user *out);
+/*
+ * Up to `want` owners, idlest first, that have been idle (no change in totals) for at least
+ * min_idle_ns; returns how many were written to out.
+ */
+size_t agg_pick_idle(const struct agg *a, uint64_t now_ns, uint64_t min_idle_ns, size_t want,
+		     tm_owner_t *out);
 
-/* One user's peers by rate (in+out), then bytes; returns the number copied. */
-size_t agg_peers(const struct agg *a, uint32_t uid, struct agg_peer *out, size_t max);
+/* The kernel's entry of an owner was removed with these final values: keep them. */
+void agg_kernel_gone(struct agg *a, const struct owner_total *final);
 
-const char *agg_sort_name(enum agg_sort s);	/* "RATE", "IN/s", ... */
+/* Move an owner out of the live table into the ledger (its totals come back with it). */
+void agg_evict(struct agg *a, tm_owner_t owner);
+
+/* ---- export into a snapshot (the caller owns the arrays, sized by the counts) ------------ */
+
+void agg_export_totals(const struct agg *a, struct snapshot *s);	/* totals + stats */
+/* Users (one when only != NULL); returns the number written. */
+size_t agg_export_users(const struct agg *a, const tm_owner_t *only, struct snap_user *out,
+			size_t max);
+/* One owner's peers (only != NULL) or every owner's, each owner's "other" last; -ENOENT if
+ * the one owner is unknown. */
+int agg_export_peers(const struct agg *a, const tm_owner_t *only, struct snap_peer **out,
+		     size_t *n);
+/* Processes of one owner (only != NULL) or of all; -ENOMEM or 0. */
+int agg_export_procs(const struct agg *a, const tm_owner_t *only, struct snap_proc **out,
+		     size_t *n);
+/* The connections of one process; -ENOENT if unknown. */
+int agg_export_conns(const struct agg *a, tm_owner_t owner, uint32_t tgid, struct snap_conn **out,
+		     size_t *n);
 
 #endif /* METER_AGGREGATOR_H */

@@ -1,37 +1,44 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <errno.h>
-#include <getopt.h>
-#include <limits.h>
 #include <net/if.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <linux/types.h>
 #include "bpf/traffic_meter.h"
 #include "backend/backend.h"
+#include "meter/cgroup.h"
 #include "meter/cli.h"
-#include "meter/collector.h"
 
-enum {
-	OPT_IGNORE_MODE = 0x100,
-	OPT_IFACE,
-	OPT_RING_SIZE,
-	OPT_COUNTERS_ONLY,
-	OPT_NO_LOG,
-	OPT_BITS,
-	OPT_VERSION,
+const struct option cli_meter_longopts[] = {
+	{ "log-dir", required_argument, NULL, OPT_LOG_DIR },
+	{ "ignore-file", required_argument, NULL, OPT_IGNORE_FILE },
+	{ "ignore-mode", required_argument, NULL, OPT_IGNORE_MODE },
+	{ "iface", required_argument, NULL, OPT_IFACE },
+	{ "output", required_argument, NULL, OPT_OUTPUT },
+	{ "log-format", required_argument, NULL, OPT_LOG_FORMAT },
+	{ "flow-interval", required_argument, NULL, OPT_FLOW_INTERVAL },
+	{ "max-file-size", required_argument, NULL, OPT_MAX_FILE_SIZE },
+	{ "max-files", required_argument, NULL, OPT_MAX_FILES },
+	{ "min-free", required_argument, NULL, OPT_MIN_FREE },
+	{ "compress", no_argument, NULL, OPT_COMPRESS },
+	{ "ring-size", required_argument, NULL, OPT_RING_SIZE },
+	{ "counters-only", no_argument, NULL, OPT_COUNTERS_ONLY },
+	{ "user", required_argument, NULL, OPT_RUN_AS },
+	{ "history-db", required_argument, NULL, OPT_HISTORY_DB },
+	{ "no-history", no_argument, NULL, OPT_NO_HISTORY },
+	{ "history-interval", required_argument, NULL, OPT_HISTORY_INTERVAL },
+	{ "retention", required_argument, NULL, OPT_RETENTION },
+	{ "month-start", required_argument, NULL, OPT_MONTH_START },
+	{ "verbose", no_argument, NULL, OPT_VERBOSE },
+	{ 0 },
 };
 
 static const char *const mode_names[] = {
 	[TM_IGNORE_PEER] = "peer",
 	[TM_IGNORE_BOTH] = "both",
 	[TM_IGNORE_ANY] = "any",
-};
-
-static const char *const sort_names[AGG_SORT__COUNT] = {
-	[AGG_SORT_RATE] = "rate",     [AGG_SORT_IN_RATE] = "in",	[AGG_SORT_OUT_RATE] = "out",
-	[AGG_SORT_IN_TOTAL] = "totin", [AGG_SORT_OUT_TOTAL] = "totout", [AGG_SORT_USER] = "user",
-	[AGG_SORT_UID] = "uid",
 };
 
 int cli_ignore_mode(const char *s)
@@ -47,293 +54,382 @@ const char *cli_ignore_mode_name(int mode)
 	return mode >= 0 && mode <= TM_IGNORE_ANY ? mode_names[mode] : "?";
 }
 
-int cli_sort_key(const char *s)
+static int parse_ulong(const char *s, unsigned long min, unsigned long max, unsigned long *out)
 {
-	for (int i = 0; i < AGG_SORT__COUNT; i++)
-		if (!strcasecmp(s, sort_names[i]))
-			return i;
+	char *end;
+
+	if (!*s || *s == '-' || *s == '+')
+		return -EINVAL;
+	errno = 0;
+	*out = strtoul(s, &end, 10);
+	if (errno || end == s || *end || *out < min || *out > max)
+		return -EINVAL;
+	return 0;
+}
+
+int cli_parse_size(const char *s, uint64_t *out)
+{
+	unsigned long long v;
+	unsigned int shift = 0;
+	char *end;
+
+	if (!*s || *s == '-' || *s == '+')
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || end == s)
+		return -EINVAL;
+	switch (*end) {
+	case '\0':
+		break;
+	case 'k': case 'K': shift = 10; break;
+	case 'm': case 'M': shift = 20; break;
+	case 'g': case 'G': shift = 30; break;
+	case 't': case 'T': shift = 40; break;
+	default:
+		return -EINVAL;
+	}
+	if (*end && end[1] && strcasecmp(end + 1, "iB") && strcasecmp(end + 1, "B"))
+		return -EINVAL;
+	if (shift && v > (UINT64_MAX >> shift))
+		return -EINVAL;
+	*out = (uint64_t)v << shift;
+	return 0;
+}
+
+/* "5min=48h,hour=4d,day=62d,month=25M,year=0": any subset, in any order. */
+static int parse_retention(struct meter_cli *m, const char *arg, char *err, size_t errlen)
+{
+	static const char *const levels[] = { "5min", "hour", "day", "month", "year" };
+	char buf[256], *save = NULL, *tok;
+
+	if (strlen(arg) >= sizeof(buf))
+		goto bad;
+	strcpy(buf, arg);
+	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		char *eq = strchr(tok, '=');
+		unsigned long v;
+		size_t i;
+
+		if (!eq)
+			goto bad;
+		*eq = '\0';
+		for (i = 0; i < 5 && strcmp(tok, levels[i]); i++)
+			;
+		if (i == 5 || parse_ulong(eq + 1, 0, 100000, &v))
+			goto bad;
+		m->keep[i] = (unsigned int)v;
+	}
+	return 1;
+bad:
+	snprintf(err, errlen, "bad --retention '%s': e.g. 5min=48,hour=4,day=62,month=25,year=0 "
+		 "(hours, days, days, months, years; 0 keeps for ever)", arg);
 	return -EINVAL;
 }
 
-static void usage(FILE *out, enum cli_prog prog, const char *name)
-{
-	fprintf(out,
-		"Usage: %s [options] [cgroup_path] [nic_id]\n"
-		"%s\n\n"
-		"  cgroup_path            cgroup v2 directory to watch (default: <cgroup2 mount>/user.slice,\n"
-		"                         else the cgroup v2 root; \"\" means the default)\n"
-		"  nic_id                 label used in log file names (default: unknown; it does not filter)\n\n"
-		"Options:\n"
-		"  -d, --log-dir DIR      directory for traffic_user_<nic_id>_<uid>.log files (default /tmp)\n"
-		"  -i, --ignore-file FILE ignore list in list syntax, replacing the built-in one\n"
-		"                         (/dev/null or an empty file ignores nothing)\n"
-		"      --ignore-mode MODE peer (remote address ignored, default), both (source and\n"
-		"                         destination ignored) or any (either ignored)\n"
-		"      --iface IFNAME     count only packets that pass through this interface\n"
-		"  -o, --output BACKEND   output backend: %s (default csv)\n"
-		"      --ring-size MIB    ring buffer size in MiB, a power of two (default %d)\n"
-		"      --counters-only    count in the kernel only, no per-packet events or logs\n"
-		"  -v, --verbose          print libbpf debug messages\n",
-		name,
-		prog == CLI_TMTOP ? "Live per-user network traffic monitor (like htop, for the network)."
-				  : "Log every packet of a cgroup subtree to per-user CSV files.",
-		backend_names(), TM_DEFAULT_RING_MB);
-	if (prog == CLI_TMTOP)
-		fprintf(out,
-			"      --no-log           do not write log files\n"
-			"  -D, --delay SECONDS    refresh interval, fractions allowed (default 1)\n"
-			"  -s, --sort KEY         initial sort: rate, in, out, totin, totout, user, uid\n"
-			"  -I, --invert           invert the initial sort order\n"
-			"  -F, --filter TEXT      show only users whose name or UID contains TEXT\n"
-			"  -b, --batch            print plain-text snapshots to stdout (like top -b)\n"
-			"  -n, --iterations N     with -b: stop after N snapshots\n"
-			"  -M, --no-color         monochrome\n"
-			"      --bits             show rates in bits per second\n"
-			"  -r, --resolve          reverse-DNS peer addresses in the peers view\n");
-	fprintf(out, "  -h, --help             show this help\n"
-		     "  -V, --version          show the version\n");
-}
-
-static int parse_double(const char *s, double *out)
-{
-	char *end;
-
-	errno = 0;
-	*out = strtod(s, &end);
-	return errno || end == s || *end ? -EINVAL : 0;
-}
-
-static int parse_long(const char *s, long *out)
-{
-	char *end;
-
-	errno = 0;
-	*out = strtol(s, &end, 10);
-	return errno || end == s || *end ? -EINVAL : 0;
-}
-
-#define FAIL(...)                                  \
-	do {                                       \
+#define FAIL(...)                                   \
+	do {                                        \
 		snprintf(err, errlen, __VA_ARGS__); \
-		return -EINVAL;                    \
+		return -EINVAL;                     \
 	} while (0)
 
-int cli_parse(struct tm_cli *cli, enum cli_prog prog, int argc, char **argv, FILE *out, char *err,
-	      size_t errlen)
+void cli_meter_defaults(struct meter_cli *m)
 {
-	static const struct option common[] = {
-		{ "log-dir", required_argument, NULL, 'd' },
-		{ "ignore-file", required_argument, NULL, 'i' },
-		{ "ignore-mode", required_argument, NULL, OPT_IGNORE_MODE },
-		{ "iface", required_argument, NULL, OPT_IFACE },
-		{ "output", required_argument, NULL, 'o' },
-		{ "ring-size", required_argument, NULL, OPT_RING_SIZE },
-		{ "counters-only", no_argument, NULL, OPT_COUNTERS_ONLY },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		/* tmtop only; refused for the logger below */
-		{ "no-log", no_argument, NULL, OPT_NO_LOG },
-		{ "delay", required_argument, NULL, 'D' },
-		{ "sort", required_argument, NULL, 's' },
-		{ "invert", no_argument, NULL, 'I' },
-		{ "filter", required_argument, NULL, 'F' },
-		{ "batch", no_argument, NULL, 'b' },
-		{ "iterations", required_argument, NULL, 'n' },
-		{ "no-color", no_argument, NULL, 'M' },
-		{ "no-colour", no_argument, NULL, 'M' },
-		{ "bits", no_argument, NULL, OPT_BITS },
-		{ "resolve", no_argument, NULL, 'r' },
-		{ 0 },
-	};
-	const char *shortopts = prog == CLI_TMTOP ? ":d:i:o:vhVD:s:IF:bn:Mr" : ":d:i:o:vhV";
-	const char *name = prog == CLI_TMTOP ? "tmtop" : "traffic_meter_user";
-	const char *cgroup = NULL;
-	long l;
-	int opt, ret;
+	memset(m, 0, sizeof(*m));
+	m->nic_id = "unknown";
+	m->log_dir = TM_DEFAULT_LOG_DIR;
+	m->ignore_mode = TM_IGNORE_PEER;
+	m->ring_bytes = (size_t)TM_DEFAULT_RING_MB << 20;
+	m->flow_interval = 60;
+	m->history_db = TM_DEFAULT_HISTORY;
+	m->history_interval = 60;
+	m->keep[0] = 48;	/* like vnstat: 5-minute buckets for 48 hours, */
+	m->keep[1] = 4;		/* hourly for 4 days, */
+	m->keep[2] = 62;	/* daily for 62 days, */
+	m->keep[3] = 25;	/* monthly for 25 months, */
+	m->keep[4] = 0;		/* yearly for ever */
+	m->month_start = 1;
+}
 
-	memset(cli, 0, sizeof(*cli));
-	cli->nic_id = "unknown";
-	cli->log_dir = "/tmp";
-	cli->backend = "csv";
-	cli->ignore_mode = TM_IGNORE_PEER;
-	cli->ring_bytes = (size_t)TM_DEFAULT_RING_MB << 20;
-	cli->delay = 1.0;
-	cli->sort = AGG_SORT_RATE;
+int cli_meter_option(struct meter_cli *m, int opt, const char *arg, char *err, size_t errlen)
+{
+	unsigned long l;
+	uint64_t sz;
+	int ret;
 
-	optind = 1;
-	opterr = 0;
-	while ((opt = getopt_long(argc, argv, shortopts, common, NULL)) != -1) {
-		if (prog != CLI_TMTOP && (opt == OPT_NO_LOG || opt == OPT_BITS || opt == 'D' ||
-					  opt == 's' || opt == 'I' || opt == 'F' || opt == 'b' ||
-					  opt == 'n' || opt == 'M' || opt == 'r'))
-			FAIL("option '%s' is only for tmtop", argv[optind - 1]);
-		switch (opt) {
-		case 'd':
-			if (!*optarg)
-				FAIL("empty --log-dir");
-			cli->log_dir = optarg;
-			break;
-		case 'i':
-			cli->ignore_file = optarg;
-			break;
-		case OPT_IGNORE_MODE:
-			ret = cli_ignore_mode(optarg);
-			if (ret < 0)
-				FAIL("bad --ignore-mode '%s': use peer, both or any", optarg);
-			cli->ignore_mode = ret;
-			break;
-		case OPT_IFACE:
-			cli->iface = optarg;
-			cli->ifindex = if_nametoindex(optarg);
-			if (!cli->ifindex)
-				FAIL("bad --iface '%s': no such interface", optarg);
-			break;
-		case 'o':
-			if (!backend_find(optarg))
-				FAIL("bad --output '%s': available backends: %s", optarg,
+	switch (opt) {
+	case OPT_LOG_DIR:
+		if (!*arg)
+			FAIL("empty --log-dir");
+		m->log_dir = arg;
+		m->log_dir_given = true;
+		break;
+	case OPT_IGNORE_FILE:
+		m->ignore_file = arg;
+		break;
+	case OPT_IGNORE_MODE:
+		ret = cli_ignore_mode(arg);
+		if (ret < 0)
+			FAIL("bad --ignore-mode '%s': use peer, both or any", arg);
+		m->ignore_mode = ret;
+		break;
+	case OPT_IFACE:
+		m->iface = arg;
+		m->ifindex = if_nametoindex(arg);
+		if (!m->ifindex)
+			FAIL("bad interface '%s': no such interface in this network namespace (see "
+			     "ip link)", arg);
+		break;
+	case OPT_OUTPUT: {
+		char buf[128], *save = NULL, *tok;
+
+		if (strlen(arg) >= sizeof(buf))
+			FAIL("bad --output '%s'", arg);
+		strcpy(buf, arg);
+		for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+			const struct backend_ops *ops = backend_find(tok);
+			bool dup = false;
+
+			if (!ops)
+				FAIL("bad --output '%s': available backends: %s", tok,
 				     backend_names());
-			cli->backend = optarg;
-			break;
-		case OPT_RING_SIZE:
-			if (parse_long(optarg, &l) || l < 1 || l > 1024 || (l & (l - 1)))
-				FAIL("bad --ring-size '%s': MiB, a power of two from 1 to 1024", optarg);
-			cli->ring_bytes = (size_t)l << 20;
-			break;
-		case OPT_COUNTERS_ONLY:
-			cli->counters_only = true;
-			break;
-		case 'v':
-			cli->verbose = true;
-			break;
-		case 'h':
-			usage(out, prog, name);
-			return 1;
-		case 'V':
-			fprintf(out, "%s %s\n", name, TM_VERSION);
-			return 1;
-		case OPT_NO_LOG:
-			cli->no_log = true;
-			break;
-		case 'D':
-			if (parse_double(optarg, &cli->delay) || !(cli->delay >= 0.05) ||
-			    cli->delay > 3600)
-				FAIL("bad --delay '%s': seconds from 0.05 to 3600", optarg);
-			break;
-		case 's':
-			ret = cli_sort_key(optarg);
-			if (ret < 0)
-				FAIL("bad --sort '%s': use rate, in, out, totin, totout, user or uid",
-				     optarg);
-			cli->sort = ret;
-			break;
-		case 'I':
-			cli->sort_invert = true;
-			break;
-		case 'F':
-			cli->filter = optarg;
-			break;
-		case 'b':
-			cli->batch = true;
-			break;
-		case 'n':
-			if (parse_long(optarg, &l) || l < 1)
-				FAIL("bad --iterations '%s': a whole number >= 1", optarg);
-			cli->iterations = l;
-			break;
-		case 'M':
-			cli->mono = true;
-			break;
-		case OPT_BITS:
-			cli->bits = true;
-			break;
-		case 'r':
-			cli->resolve = true;
-			break;
-		case ':':
-			FAIL("option '%s' needs an argument", argv[optind - 1]);
-		default:
-			if (optopt && optopt < 0x100)
-				FAIL("unknown option '-%c' (see --help)", optopt);
-			FAIL("unknown option '%s' (see --help)", argv[optind - 1]);
+			for (size_t i = 0; i < m->noutputs; i++)
+				dup |= !strcmp(m->outputs[i], ops->name);
+			if (dup)
+				continue;
+			if (m->noutputs == SNAP_MAX_LOGS)
+				FAIL("too many --output backends (at most %d)", SNAP_MAX_LOGS);
+			m->outputs[m->noutputs++] = ops->name;
 		}
+		break;
 	}
-	if (cli->iterations && !cli->batch)
-		FAIL("option -n needs -b (batch mode)");
+	case OPT_LOG_FORMAT:
+		if (!strcmp(arg, "extended"))
+			m->extended = true;
+		else if (!strcmp(arg, "seed") || !strcmp(arg, "standard"))
+			m->extended = false;
+		else
+			FAIL("bad --log-format '%s': use standard or extended", arg);
+		break;
+	case OPT_FLOW_INTERVAL:
+		if (parse_ulong(arg, 1, 86400, &l))
+			FAIL("bad --flow-interval '%s': whole seconds from 1 to 86400", arg);
+		m->flow_interval = (unsigned int)l;
+		break;
+	case OPT_MAX_FILE_SIZE:
+		if (cli_parse_size(arg, &sz) || (sz && sz < 65536))
+			FAIL("bad --max-file-size '%s': a size of at least 64K (e.g. 100M), or 0 "
+			     "for no limit", arg);
+		m->max_file_size = sz;
+		break;
+	case OPT_MAX_FILES:
+		if (parse_ulong(arg, 1, 1000, &l))
+			FAIL("bad --max-files '%s': a whole number from 1 to 1000", arg);
+		m->max_files = (unsigned int)l;
+		break;
+	case OPT_MIN_FREE: {
+		size_t n = strlen(arg);
+
+		if (n > 1 && arg[n - 1] == '%') {
+			char num[16];
+
+			if (n > sizeof(num))
+				FAIL("bad --min-free '%s'", arg);
+			memcpy(num, arg, n - 1);
+			num[n - 1] = '\0';
+			if (parse_ulong(num, 0, 99, &l))
+				FAIL("bad --min-free '%s': a percentage from 0%% to 99%%", arg);
+			m->min_free_pct = (unsigned int)l;
+		} else if (cli_parse_size(arg, &m->min_free)) {
+			FAIL("bad --min-free '%s': a size (e.g. 500M) or a percentage (e.g. 5%%)",
+			     arg);
+		}
+		break;
+	}
+	case OPT_COMPRESS:
+		m->compress = true;
+		break;
+	case OPT_RING_SIZE:
+		if (parse_ulong(arg, 1, 1024, &l) || (l & (l - 1)))
+			FAIL("bad --ring-size '%s': MiB, a power of two from 1 to 1024", arg);
+		m->ring_bytes = (size_t)l << 20;
+		break;
+	case OPT_COUNTERS_ONLY:
+		m->counters_only = true;
+		break;
+	case OPT_RUN_AS:
+		if (!*arg)
+			FAIL("empty --user");
+		m->run_as = arg;
+		return 1;	/* whom to run as is not a meter setting a viewer could lack */
+	case OPT_HISTORY_DB:
+		if (!*arg)
+			FAIL("empty --history-db");
+		m->history_db = arg;
+		m->no_history = false;
+		return 1;	/* tmtop report reads it too */
+	case OPT_NO_HISTORY:
+		m->no_history = true;
+		break;
+	case OPT_HISTORY_INTERVAL:
+		if (parse_ulong(arg, 1, 3600, &l))
+			FAIL("bad --history-interval '%s': whole seconds from 1 to 3600", arg);
+		m->history_interval = (unsigned int)l;
+		break;
+	case OPT_RETENTION:
+		ret = parse_retention(m, arg, err, errlen);
+		if (ret < 0)
+			return ret;
+		break;
+	case OPT_MONTH_START:
+		if (parse_ulong(arg, 1, 28, &l))
+			FAIL("bad --month-start '%s': a day of the month from 1 to 28", arg);
+		m->month_start = (unsigned int)l;
+		return 1;	/* tmtop report takes it too */
+	case OPT_VERBOSE:
+		m->verbose = true;
+		return 1;
+	default:
+		return 0;
+	}
+	m->meter_options = true;
+	return 1;
+}
+
+int cli_meter_positional(struct meter_cli *m, int argc, char **argv, int optind,
+			 const char *usage, const char *iface_hint, char *err, size_t errlen)
+{
+	const char *cgroup = NULL;
+	int ret;
 
 	if (optind < argc)
 		cgroup = argv[optind++];
 	if (optind < argc) {
-		cli->nic_id = argv[optind++];
-		if (!*cli->nic_id || strchr(cli->nic_id, '/') || !strcmp(cli->nic_id, ".") ||
-		    !strcmp(cli->nic_id, ".."))
-			FAIL("bad nic_id '%s': it becomes part of a file name", cli->nic_id);
+		m->nic_id = argv[optind++];
+		if (!*m->nic_id || strchr(m->nic_id, '/') || !strcmp(m->nic_id, ".") ||
+		    !strcmp(m->nic_id, ".."))
+			FAIL("bad nic_id '%s': it becomes part of a file name", m->nic_id);
+		m->meter_options = true;
 	}
 	if (optind < argc)
-		FAIL("unexpected argument '%s' (usage: %s [options] [cgroup_path] [nic_id])",
-		     argv[optind], name);
+		FAIL("unexpected argument '%s' (usage: %s)", argv[optind], usage);
 
 	if (cgroup && *cgroup) {
-		if (strlen(cgroup) >= sizeof(cli->cgroup_path))
+		if (strlen(cgroup) >= sizeof(m->cgroup_path))
 			FAIL("cgroup path too long");
-		strcpy(cli->cgroup_path, cgroup);
+		strcpy(m->cgroup_path, cgroup);
+		m->cgroup_given = true;
+		m->meter_options = true;
 	} else {
-		ret = cgroup_default_path(cli->cgroup_path, sizeof(cli->cgroup_path));
+		ret = cgroup_default_path(m->cgroup_path, sizeof(m->cgroup_path));
 		if (ret) {
 			snprintf(err, errlen, "no cgroup v2 mount found in /proc/self/mountinfo "
 					      "(mount one, e.g. mount -t cgroup2 none /sys/fs/cgroup)");
 			return ret;
 		}
 	}
-	ret = cgroup_check(cli->cgroup_path);
+	ret = cgroup_check(m->cgroup_path);
+	if (ret == -ENOENT && !strchr(m->cgroup_path, '/') && if_nametoindex(m->cgroup_path))
+		FAIL("'%s' is a network interface, not a cgroup: to count only it, use %s %s",
+		     m->cgroup_path, iface_hint, m->cgroup_path);
 	if (ret == -ENOENT)
-		FAIL("cgroup '%s' does not exist", cli->cgroup_path);
+		FAIL("cgroup '%s' does not exist", m->cgroup_path);
 	if (ret == -ENOTDIR)
-		FAIL("cgroup '%s' is not a directory", cli->cgroup_path);
+		FAIL("cgroup '%s' is not a directory", m->cgroup_path);
 	if (ret == -EMEDIUMTYPE)
 		FAIL("'%s' is not a cgroup v2 directory (cgroup v2 is mounted at the path in "
 		     "/proc/self/mountinfo with type cgroup2)",
-		     cli->cgroup_path);
+		     m->cgroup_path);
 	if (ret)
-		FAIL("cannot use cgroup '%s': %s", cli->cgroup_path, strerror(-ret));
+		FAIL("cannot use cgroup '%s': %s", m->cgroup_path, strerror(-ret));
+	if (!m->noutputs)
+		m->outputs[m->noutputs++] = "csv";
 	return 0;
 }
 
-int cli_load_ignore(const struct tm_cli *cli, struct iplist *list, char *err, size_t errlen)
+void cli_meter_usage(FILE *out, bool log_short)
+{
+	fprintf(out,
+		"Metering and logging:\n"
+		"  %s--log-dir DIR      where the log files go (default " TM_DEFAULT_LOG_DIR ";\n"
+		"                         -d /tmp gives the original /tmp/traffic_user_* layout)\n"
+		"  %s--ignore-file FILE ignore list in list syntax, replacing the built-in one\n"
+		"      --ignore-mode MODE peer (remote address ignored, default), both or any\n"
+		"      --iface IFNAME     count only packets through this interface of this\n"
+		"                         network namespace\n"
+		"  %s--output LIST      backends, comma-separated: %s (default csv)\n"
+		"      --log-format F     csv columns: standard (the seed's 7, default) or extended\n"
+		"                         (+ proto,sport,dport,pid,comm,cgroup)\n"
+		"      --flow-interval S  seconds per flow record (flows backend, default 60)\n"
+		"      --max-file-size SZ rotate a log past this size (e.g. 100M; default no limit)\n"
+		"      --max-files N      rotated files kept per log (default 5)\n"
+		"      --compress         gzip rotated logs\n"
+		"      --min-free SZ|PCT  stop writing rows below this much free space (e.g. 1G, 5%%);\n"
+		"                         rows are then counted as not written\n"
+		"      --ring-size MIB    ring buffer size in MiB, a power of two (default %d)\n"
+		"      --counters-only    count in the kernel only, no per-packet records or logs\n"
+		"      --history-db PATH  the history database (default " TM_DEFAULT_HISTORY ")\n"
+		"      --no-history       keep no history\n"
+		"      --history-interval S  seconds between history writes (default 60)\n"
+		"      --retention SPEC   e.g. 5min=48,hour=4,day=62,month=25,year=0 (hours, days,\n"
+		"                         days, months, years; 0 = for ever)\n"
+		"      --month-start DAY  first day of the billing month (1-28, default 1)\n"
+		"  -Z, --user NAME        run as NAME once the programs are loaded (default "
+		TM_DEFAULT_USER ";\n"
+		"                         --user root keeps root)\n"
+		"      --verbose          print libbpf debug messages\n",
+		log_short ? "-d, " : "    ", log_short ? "-i, " : "    ", log_short ? "-o, " : "    ",
+		backend_names(), TM_DEFAULT_RING_MB);
+}
+
+int cli_load_ignore(const struct meter_cli *m, struct iplist *list, char *err, size_t errlen)
 {
 	struct iplist_error e = {};
 	int ret;
 
-	if (!cli->ignore_file) {
+	if (!m->ignore_file) {
 		ret = iplist_load_default(list);
 		if (ret)
 			snprintf(err, errlen, "the built-in ignore list does not load: %s",
 				 strerror(-ret));
 		return ret;
 	}
-	ret = iplist_load_file(cli->ignore_file, list, &e);
+	ret = iplist_load_file(m->ignore_file, list, &e);
 	if (ret && e.line)
-		snprintf(err, errlen, "%s:%d: %s", cli->ignore_file, e.line, e.reason);
+		snprintf(err, errlen, "%s:%d: %s", m->ignore_file, e.line, e.reason);
 	else if (ret)
-		snprintf(err, errlen, "%s: %s", cli->ignore_file,
+		snprintf(err, errlen, "%s: %s", m->ignore_file,
 			 e.reason[0] ? e.reason : strerror(-ret));
 	return ret;
 }
 
-void cli_monitor_opts(const struct tm_cli *cli, const struct iplist *ignore, bool log,
-		      struct monitor_opts *out)
+void cli_engine_opts(const struct meter_cli *m, const struct iplist *ignore, bool log,
+		     struct engine_opts *out)
 {
 	memset(out, 0, sizeof(*out));
-	out->collector.cgroup_path = cli->cgroup_path;
-	out->collector.ignore_mode = cli->ignore_mode;
-	out->collector.ifindex = cli->ifindex;
-	out->collector.ring_bytes = cli->ring_bytes;
-	out->collector.counters_only = cli->counters_only;
-	out->collector.ignore = ignore;
-	out->collector.verbose = cli->verbose;
-	if (log && !cli->counters_only) {
-		out->backend = backend_find(cli->backend);
-		out->backend_cfg.log_dir = cli->log_dir;
-		out->backend_cfg.nic_id = cli->nic_id;
+	out->collector.cgroup_path = m->cgroup_path;
+	out->collector.ignore_mode = m->ignore_mode;
+	out->collector.ifindex = m->ifindex;
+	out->collector.ring_bytes = m->ring_bytes;
+	out->collector.counters_only = m->counters_only;
+	out->collector.verbose = m->verbose;
+	out->ignore = ignore;
+	out->agg.window_ns = m->window_ns;
+	out->nic_id = m->nic_id;
+	out->iface = m->iface;
+	out->backend_cfg.dirfd = -1;
+	out->backend_cfg.reader_gid = (uint32_t)-1;
+	if (log && !m->counters_only) {
+		for (size_t i = 0; i < m->noutputs; i++)
+			out->backends[out->nbackends++] = backend_find(m->outputs[i]);
+		out->backend_cfg.log_dir = m->log_dir;
+		out->backend_cfg.nic_id = m->nic_id;
+		out->backend_cfg.extended = m->extended;
+		out->backend_cfg.flow_interval_s = m->flow_interval;
+		out->backend_cfg.max_file_size = m->max_file_size;
+		out->backend_cfg.max_files = m->max_files;
+		out->backend_cfg.min_free = m->min_free;
+		out->backend_cfg.min_free_pct = m->min_free_pct;
+		out->backend_cfg.compress = m->compress;
 	}
 }

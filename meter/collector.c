@@ -1,55 +1,50 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The collector: skeleton lifecycle (open -> rodata and map sizes -> load -> attach), batched
- * ring-buffer draining, counter reads and the live ignore list. The only code that talks to BPF.
+ * The collector: skeleton lifecycle (open -> rodata and map sizes -> load -> fill the ignore
+ * tries -> attach the socket programs -> walk the existing sockets -> attach the packet
+ * programs), batched ring-buffer draining, counter reads and evictions. The only code that
+ * loads BPF.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/statfs.h>
 #include <unistd.h>
-#include <linux/magic.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "traffic_meter.skel.h"
 #include "bpf/traffic_meter.h"
+#include "meter/cgroup.h"
 #include "meter/clock.h"
 #include "meter/collector.h"
 
-_Static_assert(sizeof(struct tm_event) == 56, "tm_event layout changed: update both sides");
+_Static_assert(sizeof(struct tm_event) == 72, "tm_event layout changed: update both sides");
+_Static_assert(sizeof(struct tm_sock_event) == 64, "tm_sock_event layout changed");
 _Static_assert(sizeof(struct tm_counters) == 32, "tm_counters layout changed");
 _Static_assert(sizeof(struct tm_lpm_v4) == 8 && sizeof(struct tm_lpm_v6) == 20, "lpm keys");
 
-#ifndef CGROUP2_SUPER_MAGIC
-#define CGROUP2_SUPER_MAGIC 0x63677270
-#endif
-
-struct ignore_entry {
-	struct ip_prefix p;
-	bool enabled;			/* present in the kernel's trie */
-};
+#define BATCH_KEYS 1024		/* owners per map lookup batch */
 
 struct collector {
 	struct traffic_meter_bpf *skel;
-	struct bpf_link *links[2];	/* ingress, egress */
+	struct bpf_link *links[4];	/* ingress, egress, sock_create, sock_release */
 	struct ring_buffer *rb;
 	int cgroup_fd;
 	int ncpus;
 	int64_t clock_offset;		/* boot -> wall, re-sampled every drain */
-	uint64_t events;		/* delivered to callbacks */
-	uint64_t budget_end;		/* this drain stops at this event count */
+	uint32_t host_netns;
+	uint64_t events;		/* packet records delivered */
+	uint64_t sock_records;
+	uint64_t budget_end;		/* this drain stops at this record count */
+	uint64_t records;		/* every record, for the budget */
 	bool backlog;			/* the last drain stopped on its budget */
-	collector_event_fn fn;		/* set for the duration of one drain */
-	void *fn_ctx;
-	pthread_mutex_t ignore_lock;	/* the UI edits while the engine thread runs */
-	struct ignore_entry *ign;
-	size_t nign, capign;
+	bool batch_ok;			/* the kernel takes BPF_MAP_LOOKUP_BATCH on this map */
+	size_t nowners;			/* owners at the last read */
+	const struct collector_handlers *h;	/* set for the duration of one drain */
 };
 
 /* libbpf's messages: kept (the last line explains a load failure), printed only with -v. */
@@ -70,11 +65,9 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list 
 		line[--n] = '\0';
 	/* The verifier log arrives as one message; its last meaningful line is the reason. */
 	if (level <= LIBBPF_WARN && n) {
-		char *p = line, *best = NULL;
+		char *best = NULL, *save = NULL;
 
-		char *save = NULL;
-
-		for (char *l = strtok_r(p, "\n", &save); l; l = strtok_r(NULL, "\n", &save))
+		for (char *l = strtok_r(line, "\n", &save); l; l = strtok_r(NULL, "\n", &save))
 			if (*l && !strstr(l, "END PROG LOAD LOG") && !strstr(l, "processed "))
 				best = l;
 		if (best)
@@ -83,79 +76,116 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list 
 	return libbpf_verbose ? vfprintf(stderr, fmt, ap) : 0;
 }
 
-static void lpm_key(const struct ip_prefix *p, struct tm_lpm_v6 *k6, struct tm_lpm_v4 *k4)
+static void packet_record(struct collector *c, const struct tm_event *e)
 {
-	if (p->family == TM_AF_INET) {
-		k4->prefixlen = p->len;
-		memcpy(k4->addr, p->addr, 4);
-	} else {
-		k6->prefixlen = p->len;
-		memcpy(k6->addr, p->addr, 16);
-	}
-}
-
-static int ignore_map_set(struct collector *c, const struct ip_prefix *p, bool on)
-{
-	struct tm_lpm_v4 k4 = {};
-	struct tm_lpm_v6 k6 = {};
-	struct bpf_map *map;
-	const void *key;
-	__u8 one = 1;
-	int err;
-
-	lpm_key(p, &k6, &k4);
-	map = p->family == TM_AF_INET ? c->skel->maps.ignore_v4 : c->skel->maps.ignore_v6;
-	key = p->family == TM_AF_INET ? (const void *)&k4 : (const void *)&k6;
-	if (on)
-		err = bpf_map_update_elem(bpf_map__fd(map), key, &one, BPF_ANY);
-	else
-		err = bpf_map_delete_elem(bpf_map__fd(map), key);
-	if (err && !(!on && errno == ENOENT))
-		return -errno;
-	return 0;
-}
-
-static int ignore_push(struct collector *c, const struct ip_prefix *p)
-{
-	if (c->nign == c->capign) {
-		size_t cap = c->capign ? c->capign * 2 : 16;
-		struct ignore_entry *v = realloc(c->ign, cap * sizeof(*v));
-
-		if (!v)
-			return -ENOMEM;
-		c->ign = v;
-		c->capign = cap;
-	}
-	c->ign[c->nign].p = *p;
-	c->ign[c->nign].enabled = true;
-	c->nign++;
-	return 0;
-}
-
-static int handle_event(void *ctx, void *data, size_t size)
-{
-	struct collector *c = ctx;
-	const struct tm_event *e = data;
 	struct traffic_record rec;
 
-	if (size < sizeof(*e))
-		return 0;
-	rec.uid = e->uid;
+	rec.owner = TM_OWNER(e->kind, e->uid);
 	rec.bytes = e->bytes;
 	rec.direction = e->direction;
 	rec.family = e->family;
+	rec.proto = e->proto;
+	rec.sport = e->sport;
+	rec.dport = e->dport;
+	rec.netns = e->netns;
+	rec.foreign_netns = e->netns && e->netns != c->host_netns;
+	rec.cookie = e->cookie;
 	memcpy(rec.src, e->saddr, 16);
 	memcpy(rec.dst, e->daddr, 16);
 	rec.ts = tm_boot_to_wall(e->ts_boot_ns, c->clock_offset);
+	rec.proc = NULL;
 	c->events++;
-	if (c->fn)
-		c->fn(c->fn_ctx, &rec);
+	if (c->h && c->h->packet)
+		c->h->packet(c->h->ctx, &rec);
+}
+
+static void sock_record(struct collector *c, const struct tm_sock_event *e)
+{
+	struct sock_record s;
+
+	memset(&s, 0, sizeof(s));
+	s.closed = e->type == TM_REC_SOCK_CLOSE;
+	s.origin = e->origin;
+	s.proto = e->proto;
+	s.owner = TM_OWNER(e->kind, e->uid);
+	s.tgid = e->tgid;
+	s.cookie = e->cookie;
+	s.cgroup_id = e->cgroup_id;
+	s.netns = e->netns;
+	memcpy(s.comm, e->comm, sizeof(e->comm));
+	s.comm[sizeof(s.comm) - 1] = '\0';
+	c->sock_records++;
+	if (c->h && c->h->sock)
+		c->h->sock(c->h->ctx, &s);
+}
+
+static int handle_record(void *ctx, void *data, size_t size)
+{
+	struct collector *c = ctx;
+	const __u8 *type = data;
+
+	if (size >= sizeof(struct tm_event) && *type == TM_REC_PACKET)
+		packet_record(c, data);
+	else if (size >= sizeof(struct tm_sock_event) &&
+		 (*type == TM_REC_SOCK || *type == TM_REC_SOCK_CLOSE))
+		sock_record(c, data);
 	/*
 	 * Under a flood the ring never empties and ring_buffer__consume() would never return,
 	 * starving the flush, the counter samples and the stop request. A negative return
 	 * makes libbpf stop after this record (already consumed).
 	 */
-	return c->events >= c->budget_end ? -EAGAIN : 0;
+	return ++c->records >= c->budget_end ? -EAGAIN : 0;
+}
+
+static uint32_t own_netns(void)
+{
+	struct stat st;
+
+	return stat("/proc/self/ns/net", &st) ? 0 : (uint32_t)st.st_ino;
+}
+
+/*
+ * Sockets that existed before the meter: one pass of the task_file iterator tags them in
+ * socket storage and queues their records. The socket programs are attached first, so a socket
+ * created during the walk is tagged by sock_create instead.
+ */
+static int walk_sockets(struct collector *c, char *err, size_t errlen)
+{
+	struct bpf_link *link = bpf_program__attach_iter(c->skel->progs.tm_iter_sockets, NULL);
+	char buf[256];
+	int fd, ret = 0;
+	ssize_t n;
+
+	if (!link) {
+		ret = -errno;
+		snprintf(err, errlen, "cannot walk the existing sockets: %s", strerror(errno));
+		return ret;
+	}
+	fd = bpf_iter_create(bpf_link__fd(link));
+	if (fd < 0) {
+		ret = -errno;
+		snprintf(err, errlen, "cannot walk the existing sockets: %s", strerror(errno));
+	} else {
+		while ((n = read(fd, buf, sizeof(buf))) > 0 || (n < 0 && errno == EINTR))
+			;
+		close(fd);
+	}
+	bpf_link__destroy(link);
+	return ret;
+}
+
+static int attach(struct collector *c, int idx, struct bpf_program *prog, const char *path,
+		  char *err, size_t errlen)
+{
+	int ret;
+
+	c->links[idx] = bpf_program__attach_cgroup(prog, c->cgroup_fd);
+	if (c->links[idx])
+		return 0;
+	ret = -errno;
+	snprintf(err, errlen, "failed to attach to %s: %s%s", path, strerror(-ret),
+		 ret == -EPERM ? " (run as root)" : " (is it a cgroup v2 directory?)");
+	return ret;
 }
 
 int collector_open(struct collector **out, const struct collector_opts *opts, char *err,
@@ -163,7 +193,8 @@ int collector_open(struct collector **out, const struct collector_opts *opts, ch
 {
 	struct collector *c;
 	size_t ring = opts->ring_bytes ? opts->ring_bytes : (size_t)TM_DEFAULT_RING_MB << 20;
-	int ret;
+	struct stat st;
+	int ret, level;
 
 	*out = NULL;
 	libbpf_verbose = opts->verbose;
@@ -176,19 +207,26 @@ int collector_open(struct collector **out, const struct collector_opts *opts, ch
 		return -ENOMEM;
 	}
 	c->cgroup_fd = -1;
-	pthread_mutex_init(&c->ignore_lock, NULL);
 	c->ncpus = libbpf_num_possible_cpus();
 	if (c->ncpus <= 0) {
 		ret = c->ncpus ? c->ncpus : -EINVAL;
 		snprintf(err, errlen, "cannot count CPUs: %s", strerror(-ret));
 		goto cleanup;
 	}
+	c->host_netns = own_netns();
 
 	c->cgroup_fd = open(opts->cgroup_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (c->cgroup_fd < 0) {
+	if (c->cgroup_fd < 0 || fstat(c->cgroup_fd, &st)) {
 		ret = -errno;
 		snprintf(err, errlen, "cannot open cgroup %s: %s", opts->cgroup_path,
 			 strerror(errno));
+		goto cleanup;
+	}
+	level = cgroup_level(opts->cgroup_path);
+	if (level < 0) {
+		ret = level;
+		snprintf(err, errlen, "cannot place cgroup %s under the cgroup v2 mount: %s",
+			 opts->cgroup_path, strerror(-ret));
 		goto cleanup;
 	}
 
@@ -200,13 +238,17 @@ int collector_open(struct collector **out, const struct collector_opts *opts, ch
 	}
 	c->skel->rodata->ignore_mode = opts->ignore_mode;
 	c->skel->rodata->filter_ifindex = opts->ifindex;
+	c->skel->rodata->host_netns = c->host_netns;
 	c->skel->rodata->emit_events = !opts->counters_only;
 	/* Wake the reader early only when a quarter of the ring is queued; else it drains on
 	 * its timer. A wake-up per event costs the watched traffic half its rate. */
 	c->skel->rodata->wakeup_bytes = ring / 4;
+	/* A cgroup v2 directory's inode number is its cgroup id. */
+	c->skel->rodata->target_cgroup_id = st.st_ino;
+	c->skel->rodata->target_level = (__u32)level;
 	if (opts->counters_only)
 		ring = (size_t)sysconf(_SC_PAGESIZE);
-	ret = bpf_map__set_max_entries(c->skel->maps.events, ring);
+	ret = bpf_map__set_max_entries(c->skel->maps.events, (__u32)ring);
 	if (ret) {
 		snprintf(err, errlen, "bad ring buffer size %zu: %s", ring, strerror(-ret));
 		goto cleanup;
@@ -217,6 +259,12 @@ int collector_open(struct collector **out, const struct collector_opts *opts, ch
 		if (ret == -EPERM || ret == -EACCES)
 			snprintf(err, errlen, "failed to load BPF programs: %s (run as root, or "
 				 "with CAP_BPF, CAP_NET_ADMIN and CAP_PERFMON)", strerror(-ret));
+		else if (strstr(last_libbpf_msg, "bpf_rdonly_cast") ||
+			 strstr(last_libbpf_msg, "bpf_cast_to_kern_ctx") ||
+			 strstr(last_libbpf_msg, "kfunc"))
+			snprintf(err, errlen, "failed to load BPF programs: this kernel lacks the "
+				 "kfuncs tmtop reads socket owners with (Linux 6.3 or later): %s",
+				 last_libbpf_msg);
 		else
 			snprintf(err, errlen, "failed to load BPF programs: %s%s%s", strerror(-ret),
 				 last_libbpf_msg[0] ? ": " : "", last_libbpf_msg);
@@ -224,22 +272,19 @@ int collector_open(struct collector **out, const struct collector_opts *opts, ch
 	}
 
 	/* Fill the ignore list before attaching so no packet is counted that should not be. */
-	if (opts->ignore) {
-		for (size_t i = 0; i < opts->ignore->n; i++) {
-			ret = ignore_push(c, &opts->ignore->v[i]);
-			if (!ret)
-				ret = ignore_map_set(c, &opts->ignore->v[i], true);
-			if (ret) {
-				snprintf(err, errlen, "cannot load ignore list entry %zu into the "
-					 "kernel: %s (at most %d per family)", i + 1,
-					 strerror(-ret), TM_MAX_IGNORE);
-				goto cleanup;
-			}
+	if (opts->fill_ignore) {
+		ret = opts->fill_ignore(opts->fill_ctx, bpf_map__fd(c->skel->maps.ignore_v4),
+					bpf_map__fd(c->skel->maps.ignore_v6));
+		if (ret) {
+			snprintf(err, errlen, "cannot load the ignore list into the kernel: %s "
+				 "(at most %d entries per family)", strerror(-ret), TM_MAX_IGNORE);
+			goto cleanup;
 		}
 	}
 
 	if (!opts->counters_only) {
-		c->rb = ring_buffer__new(bpf_map__fd(c->skel->maps.events), handle_event, c, NULL);
+		c->rb = ring_buffer__new(bpf_map__fd(c->skel->maps.events), handle_record, c,
+					 NULL);
 		if (!c->rb) {
 			ret = -errno;
 			snprintf(err, errlen, "failed to create ring buffer reader: %s",
@@ -248,29 +293,28 @@ int collector_open(struct collector **out, const struct collector_opts *opts, ch
 		}
 	}
 	c->clock_offset = tm_clock_offset_ns();
+	c->batch_ok = true;
 
-	c->links[0] = bpf_program__attach_cgroup(c->skel->progs.tm_ingress, c->cgroup_fd);
-	if (!c->links[0]) {
-		ret = -errno;
-		goto attach_fail;
-	}
-	c->links[1] = bpf_program__attach_cgroup(c->skel->progs.tm_egress, c->cgroup_fd);
-	if (!c->links[1]) {
-		ret = -errno;
-		goto attach_fail;
-	}
+	ret = attach(c, 2, c->skel->progs.tm_sock_create, opts->cgroup_path, err, errlen);
+	if (!ret)
+		ret = attach(c, 3, c->skel->progs.tm_sock_release, opts->cgroup_path, err, errlen);
+	if (!ret && !opts->counters_only)
+		ret = walk_sockets(c, err, errlen);
+	if (!ret)
+		ret = attach(c, 0, c->skel->progs.tm_ingress, opts->cgroup_path, err, errlen);
+	if (!ret)
+		ret = attach(c, 1, c->skel->progs.tm_egress, opts->cgroup_path, err, errlen);
+	if (ret)
+		goto cleanup;
 	*out = c;
 	return 0;
 
-attach_fail:
-	snprintf(err, errlen, "failed to attach to %s: %s%s", opts->cgroup_path, strerror(-ret),
-		 ret == -EPERM ? " (run as root)" : " (is it a cgroup v2 directory?)");
 cleanup:
 	collector_close(c);
 	return ret < 0 ? ret : -EINVAL;
 }
 
-int collector_drain(struct collector *c, collector_event_fn fn, void *ctx)
+int collector_drain(struct collector *c, const struct collector_handlers *h)
 {
 	uint64_t before = c->events;
 	int ret;
@@ -278,18 +322,17 @@ int collector_drain(struct collector *c, collector_event_fn fn, void *ctx)
 	if (!c->rb)
 		return 0;
 	c->clock_offset = tm_clock_offset_ns();
-	c->fn = fn;
-	c->fn_ctx = ctx;
-	c->budget_end = before + COLLECTOR_DRAIN_BUDGET;
+	c->h = h;
+	c->budget_end = c->records + COLLECTOR_DRAIN_BUDGET;
 	ret = ring_buffer__consume(c->rb);
-	c->fn = NULL;
+	c->h = NULL;
 	c->backlog = ret == -EAGAIN;
 	if (ret < 0 && ret != -EAGAIN)
 		return ret;
 	return (int)(c->events - before);
 }
 
-int collector_poll(struct collector *c, int timeout_ms, collector_event_fn fn, void *ctx)
+int collector_poll(struct collector *c, int timeout_ms, const struct collector_handlers *h)
 {
 	struct pollfd pfd;
 
@@ -298,14 +341,14 @@ int collector_poll(struct collector *c, int timeout_ms, collector_event_fn fn, v
 		return 0;
 	}
 	/*
-	 * Events are submitted without wake-ups, so this sleeps the whole timeout unless the
+	 * Records are submitted without wake-ups, so this sleeps the whole timeout unless the
 	 * fill threshold wakes the epoll fd early; either way everything queued is drained.
 	 */
 	pfd.fd = ring_buffer__epoll_fd(c->rb);
 	pfd.events = POLLIN;
 	if (poll(&pfd, 1, timeout_ms) < 0 && errno == EINTR)
 		return -EINTR;
-	return collector_drain(c, fn, ctx);
+	return collector_drain(c, h);
 }
 
 bool collector_backlog(const struct collector *c)
@@ -313,155 +356,202 @@ bool collector_backlog(const struct collector *c)
 	return c->backlog;
 }
 
-int collector_read_counters(struct collector *c, struct uid_total **out)
+static void sum_cpus(const struct collector *c, const struct tm_counters *vals,
+		     struct owner_total *t)
 {
-	int fd = bpf_map__fd(c->skel->maps.uid_counters);
-	struct tm_counters *vals;
-	struct uid_total *res = NULL;
-	size_t n = 0, cap = 0;
-	__u32 key, next;
-	void *prev = NULL;
+	for (int cpu = 0; cpu < c->ncpus; cpu++) {
+		for (int d = 0; d < 2; d++) {
+			t->bytes[d] += vals[cpu].bytes[d];
+			t->packets[d] += vals[cpu].packets[d];
+		}
+	}
+}
+
+static int grow(struct owner_total **res, size_t *cap, size_t need)
+{
+	struct owner_total *r;
+	size_t ncap = *cap ? *cap : 64;
+
+	if (need <= *cap)
+		return 0;
+	while (ncap < need)
+		ncap *= 2;
+	r = realloc(*res, ncap * sizeof(*r));
+	if (!r)
+		return -ENOMEM;
+	*res = r;
+	*cap = ncap;
+	return 0;
+}
+
+/* One syscall per BATCH_KEYS owners instead of two per owner: 16k owners every 250 ms. */
+static int read_batched(struct collector *c, int fd, struct owner_total **res, size_t *n,
+			size_t *cap)
+{
+	DECLARE_LIBBPF_OPTS(bpf_map_batch_opts, opts);
+	__u64 *keys = calloc(BATCH_KEYS, sizeof(*keys));
+	struct tm_counters *vals = calloc((size_t)BATCH_KEYS * c->ncpus, sizeof(*vals));
+	__u64 in = 0, outb = 0;
+	bool first = true;
 	int ret = 0;
 
-	*out = NULL;
-	vals = calloc(c->ncpus, sizeof(*vals));
+	if (!keys || !vals) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	for (;;) {
+		__u32 count = BATCH_KEYS;
+		int err = bpf_map_lookup_batch(fd, first ? NULL : &in, &outb, keys, vals, &count,
+					       &opts);
+
+		if (err && errno != ENOENT) {
+			ret = -errno;
+			break;
+		}
+		if (grow(res, cap, *n + count)) {
+			ret = -ENOMEM;
+			break;
+		}
+		for (__u32 i = 0; i < count; i++) {
+			struct owner_total *t = &(*res)[(*n)++];
+
+			memset(t, 0, sizeof(*t));
+			t->owner = keys[i];
+			sum_cpus(c, vals + (size_t)i * c->ncpus, t);
+		}
+		if (err)
+			break;	/* ENOENT: that was the last batch */
+		in = outb;
+		first = false;
+	}
+out:
+	free(keys);
+	free(vals);
+	return ret;
+}
+
+static int read_one_by_one(struct collector *c, int fd, struct owner_total **res, size_t *n,
+			   size_t *cap)
+{
+	struct tm_counters *vals = calloc(c->ncpus, sizeof(*vals));
+	__u64 key, next;
+	void *prev = NULL;
+
 	if (!vals)
 		return -ENOMEM;
 	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
-		struct uid_total *t;
+		struct owner_total *t;
 
 		key = next;
 		prev = &key;
 		if (bpf_map_lookup_elem(fd, &key, vals))
-			continue;	/* deleted meanwhile: never happens, the kernel only adds */
-		if (n == cap) {
-			size_t ncap = cap ? cap * 2 : 64;
-			struct uid_total *r = realloc(res, ncap * sizeof(*r));
-
-			if (!r) {
-				ret = -ENOMEM;
-				goto cleanup;
-			}
-			res = r;
-			cap = ncap;
+			continue;	/* evicted meanwhile */
+		if (grow(res, cap, *n + 1)) {
+			free(vals);
+			return -ENOMEM;
 		}
-		t = &res[n++];
+		t = &(*res)[(*n)++];
 		memset(t, 0, sizeof(*t));
-		t->uid = key;
-		for (int cpu = 0; cpu < c->ncpus; cpu++) {
-			for (int d = 0; d < 2; d++) {
-				t->bytes[d] += vals[cpu].bytes[d];
-				t->packets[d] += vals[cpu].packets[d];
-			}
+		t->owner = key;
+		sum_cpus(c, vals, t);
+	}
+	free(vals);
+	return 0;
+}
+
+int collector_read_counters(struct collector *c, struct owner_total **out)
+{
+	int fd = bpf_map__fd(c->skel->maps.owner_counters);
+	struct owner_total *res = NULL;
+	size_t n = 0, cap = 0;
+	int ret = -EINVAL;
+
+	*out = NULL;
+	if (c->batch_ok) {
+		ret = read_batched(c, fd, &res, &n, &cap);
+		if (ret == -EINVAL || ret == -ENOTSUP || ret == -EOPNOTSUPP) {
+			c->batch_ok = false;	/* an older kernel: fall back for good */
+			n = 0;
 		}
 	}
+	if (!c->batch_ok)
+		ret = read_one_by_one(c, fd, &res, &n, &cap);
+	if (ret) {
+		free(res);
+		return ret;
+	}
+	c->nowners = n;
 	*out = res;
-	res = NULL;
-	ret = (int)n;
-cleanup:
-	free(res);
+	return (int)n;
+}
+
+size_t collector_owner_count(const struct collector *c)
+{
+	return c->nowners;
+}
+
+int collector_evict(struct collector *c, tm_owner_t owner, struct owner_total *final)
+{
+	struct tm_counters *vals = calloc(c->ncpus, sizeof(*vals));
+	__u64 key = owner;
+	int ret = 0;
+
+	if (!vals)
+		return -ENOMEM;
+	memset(final, 0, sizeof(*final));
+	final->owner = owner;
+	if (bpf_map_lookup_and_delete_elem(bpf_map__fd(c->skel->maps.owner_counters), &key,
+					   vals))
+		ret = -errno;
+	else
+		sum_cpus(c, vals, final);
 	free(vals);
+	if (!ret && c->nowners)
+		c->nowners--;
 	return ret;
 }
 
-uint64_t collector_lost(struct collector *c)
+static uint64_t stat_sum(const struct collector *c, const __u64 *vals)
 {
-	__u64 *vals = calloc(c->ncpus, sizeof(*vals));
-	__u32 key = 0;
 	uint64_t sum = 0;
 
-	if (!vals)
-		return 0;
-	if (!bpf_map_lookup_elem(bpf_map__fd(c->skel->maps.lost), &key, vals))
-		for (int cpu = 0; cpu < c->ncpus; cpu++)
-			sum += vals[cpu];
-	free(vals);
+	for (int cpu = 0; cpu < c->ncpus; cpu++)
+		sum += vals[cpu];
 	return sum;
 }
 
-uint64_t collector_events(const struct collector *c)
+void collector_get_stats(struct collector *c, struct collector_stats *out)
 {
-	return c->events;
-}
+	__u64 *vals = calloc(c->ncpus, sizeof(*vals));
+	struct tm_counters *cv = calloc(c->ncpus, sizeof(*cv));
+	int fd = bpf_map__fd(c->skel->maps.stats);
+	__u32 key;
 
-size_t collector_ignore_count(const struct collector *c)
-{
-	return c->nign;
-}
-
-const struct ip_prefix *collector_ignore_get(const struct collector *c, size_t idx, bool *enabled)
-{
-	if (idx >= c->nign)
-		return NULL;
-	if (enabled)
-		*enabled = c->ign[idx].enabled;
-	return &c->ign[idx].p;
-}
-
-size_t collector_ignore_active(const struct collector *c)
-{
-	size_t n = 0;
-
-	for (size_t i = 0; i < c->nign; i++)
-		n += c->ign[i].enabled;
-	return n;
-}
-
-int collector_ignore_add(struct collector *c, const struct ip_prefix *p)
-{
-	int ret;
-
-	pthread_mutex_lock(&c->ignore_lock);
-	for (size_t i = 0; i < c->nign; i++) {
-		if (c->ign[i].p.family == p->family && c->ign[i].p.len == p->len &&
-		    !memcmp(c->ign[i].p.addr, p->addr, 16)) {
-			pthread_mutex_unlock(&c->ignore_lock);
-			return -EEXIST;
-		}
+	memset(out, 0, sizeof(*out));
+	out->events = c->events;
+	out->sock_records = c->sock_records;
+	out->host_netns = c->host_netns;
+	if (vals) {
+		key = TM_STAT_RING_FULL;
+		if (!bpf_map_lookup_elem(fd, &key, vals))
+			out->lost = stat_sum(c, vals);
+		key = TM_STAT_SOCK_LOST;
+		if (!bpf_map_lookup_elem(fd, &key, vals))
+			out->sock_lost = stat_sum(c, vals);
+		key = TM_STAT_TABLE_FULL;
+		if (!bpf_map_lookup_elem(fd, &key, vals))
+			out->table_full = stat_sum(c, vals);
 	}
-	ret = ignore_map_set(c, p, true);
-	if (!ret) {
-		ret = ignore_push(c, p);
-		if (ret)
-			ignore_map_set(c, p, false);	/* keep the kernel and the list equal */
-	}
-	pthread_mutex_unlock(&c->ignore_lock);
-	return ret;
-}
-
-int collector_ignore_set(struct collector *c, size_t idx, bool enabled)
-{
-	int ret = -ENOENT;
-
-	pthread_mutex_lock(&c->ignore_lock);
-	if (idx < c->nign) {
-		ret = ignore_map_set(c, &c->ign[idx].p, enabled);
-		if (!ret)
-			c->ign[idx].enabled = enabled;
-	}
-	pthread_mutex_unlock(&c->ignore_lock);
-	return ret;
-}
-
-int collector_ignore_del(struct collector *c, size_t idx)
-{
-	int ret = -ENOENT;
-
-	pthread_mutex_lock(&c->ignore_lock);
-	if (idx < c->nign) {
-		ret = ignore_map_set(c, &c->ign[idx].p, false);
-		if (!ret) {
-			memmove(&c->ign[idx], &c->ign[idx + 1],
-				(c->nign - idx - 1) * sizeof(c->ign[0]));
-			c->nign--;
-		}
-	}
-	pthread_mutex_unlock(&c->ignore_lock);
-	return ret;
+	key = 0;
+	if (cv && !bpf_map_lookup_elem(bpf_map__fd(c->skel->maps.overflow_counters), &key, cv))
+		sum_cpus(c, cv, &out->overflow);
+	free(vals);
+	free(cv);
 }
 
 void collector_detach(struct collector *c)
 {
+	/* The packet programs only: sock_release still frees what we were told about. */
 	for (int i = 0; i < 2; i++) {
 		bpf_link__destroy(c->links[i]);
 		c->links[i] = NULL;
@@ -473,98 +563,13 @@ void collector_close(struct collector *c)
 	if (!c)
 		return;
 	/* Links first: from here on no packet is counted, and nothing stays attached. */
-	collector_detach(c);
+	for (int i = 0; i < 4; i++) {
+		bpf_link__destroy(c->links[i]);
+		c->links[i] = NULL;
+	}
 	ring_buffer__free(c->rb);
 	traffic_meter_bpf__destroy(c->skel);
 	if (c->cgroup_fd >= 0)
 		close(c->cgroup_fd);
-	pthread_mutex_destroy(&c->ignore_lock);
-	free(c->ign);
 	free(c);
-}
-
-/* Undo mountinfo's octal escapes (\040 for a space) in place. */
-static void unescape_mountinfo(char *s)
-{
-	char *w = s;
-
-	for (; *s; s++) {
-		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' && s[2] <= '7' &&
-		    s[3] >= '0' && s[3] <= '7') {
-			*w++ = (char)((s[1] - '0') * 64 + (s[2] - '0') * 8 + (s[3] - '0'));
-			s += 3;
-		} else {
-			*w++ = *s;
-		}
-	}
-	*w = '\0';
-}
-
-int cgroup2_mount(char *buf, size_t len)
-{
-	FILE *f = fopen("/proc/self/mountinfo", "re");
-	char *line = NULL;
-	size_t cap = 0;
-	int ret = -ENOENT;
-
-	if (!f)
-		return -errno;
-	while (getline(&line, &cap, f) > 0) {
-		/* id parent major:minor root mountpoint opts [optional...] - fstype source superopts */
-		char *fields[5], *sep, *save = NULL, *tok;
-		int i = 0;
-
-		sep = strstr(line, " - ");
-		if (!sep || strncmp(sep + 3, "cgroup2 ", 8))
-			continue;
-		*sep = '\0';
-		for (tok = strtok_r(line, " ", &save); tok && i < 5; tok = strtok_r(NULL, " ", &save))
-			fields[i++] = tok;
-		if (i < 5)
-			continue;
-		unescape_mountinfo(fields[4]);
-		if (strlen(fields[4]) >= len) {
-			ret = -ENAMETOOLONG;
-			break;
-		}
-		strcpy(buf, fields[4]);
-		ret = 0;
-		break;
-	}
-	free(line);
-	fclose(f);
-	return ret;
-}
-
-int cgroup_default_path(char *buf, size_t len)
-{
-	char mnt[4096];
-	struct stat st;
-	int ret = cgroup2_mount(mnt, sizeof(mnt));
-
-	if (ret)
-		return ret;
-	if (snprintf(buf, len, "%s/user.slice", mnt) >= (int)len)
-		return -ENAMETOOLONG;
-	if (stat(buf, &st) == 0 && S_ISDIR(st.st_mode))
-		return 0;
-	if (snprintf(buf, len, "%s", mnt) >= (int)len)
-		return -ENAMETOOLONG;
-	return 0;
-}
-
-int cgroup_check(const char *path)
-{
-	struct statfs sfs;
-	struct stat st;
-
-	if (stat(path, &st))
-		return -errno;
-	if (!S_ISDIR(st.st_mode))
-		return -ENOTDIR;
-	if (statfs(path, &sfs))
-		return -errno;
-	if (sfs.f_type != CGROUP2_SUPER_MAGIC)
-		return -EMEDIUMTYPE;
-	return 0;
 }

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * The collector: the only code that talks to BPF. Opens, configures, loads and attaches the
- * skeleton to a cgroup, drains the ring buffer in batches, reads the per-UID counters and the
- * lost-event counter, and keeps the ignore list in the LPM tries.
+ * The collector: the only code that loads BPF. Opens, configures, loads and attaches the
+ * skeleton to a cgroup, walks the sockets that already exist, drains the ring buffer in
+ * batches, reads and evicts the per-owner counters, and hands out the ignore tries' descriptors
+ * to the ignore list (meter/ignore.c), which owns their content.
  */
 #ifndef METER_COLLECTOR_H
 #define METER_COLLECTOR_H
@@ -10,20 +11,50 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include "meter/record.h"
-#include "meter/iplist.h"
+#include "backend/record.h"
 
 struct collector_opts {
 	const char *cgroup_path;	/* cgroup v2 directory to attach to */
 	int ignore_mode;		/* enum tm_ignore_mode */
-	unsigned int ifindex;		/* count only this interface; 0 = all */
+	unsigned int ifindex;		/* count only this interface of our netns; 0 = all */
 	size_t ring_bytes;		/* ring buffer size, power of 2; 0 = default */
 	bool counters_only;		/* no events, kernel counters only (benchmark ceiling) */
-	const struct iplist *ignore;	/* initial ignore list (copied) */
 	bool verbose;			/* libbpf debug messages to stderr */
+	/* Called with the LPM tries' descriptors after load, before attach, so the ignore
+	 * list is in the kernel before the first packet is counted. 0 or -errno. */
+	int (*fill_ignore)(void *ctx, int fd_v4, int fd_v6);
+	void *fill_ctx;
 };
 
-typedef void (*collector_event_fn)(void *ctx, const struct traffic_record *rec);
+/* A socket as the kernel described it (TM_REC_SOCK / TM_REC_SOCK_CLOSE). */
+struct sock_record {
+	bool closed;			/* TM_REC_SOCK_CLOSE: only cookie is meaningful */
+	uint8_t origin;			/* TM_ORIGIN_* */
+	uint8_t proto;
+	tm_owner_t owner;
+	uint32_t tgid;
+	uint64_t cookie;
+	uint64_t cgroup_id;
+	uint32_t netns;
+	char comm[16];			/* NUL-terminated */
+};
+
+struct collector_handlers {
+	/* rec->proc, rec->foreign_netns are left for the caller to fill */
+	void (*packet)(void *ctx, struct traffic_record *rec);
+	void (*sock)(void *ctx, const struct sock_record *s);
+	void *ctx;
+};
+
+struct collector_stats {
+	uint64_t events;		/* packet records delivered */
+	uint64_t sock_records;		/* socket records delivered */
+	uint64_t lost;			/* packet records lost: the ring was full */
+	uint64_t sock_lost;		/* socket records lost (retried at the socket's next packet) */
+	uint64_t table_full;		/* packets counted under overflow: the owner table was full */
+	struct owner_total overflow;	/* their totals (owner field unused) */
+	uint32_t host_netns;		/* the meter's own network namespace (inode) */
+};
 
 struct collector;
 
@@ -34,50 +65,38 @@ struct collector;
 int collector_open(struct collector **out, const struct collector_opts *opts, char *err,
 		   size_t errlen);
 
-/* Wait up to timeout_ms for data (or a fill-threshold wake-up), then drain everything
- * queued, calling fn per event. Returns the number of events, or -errno (-EINTR on signal). */
-int collector_poll(struct collector *c, int timeout_ms, collector_event_fn fn, void *ctx);
-
-/* At most this many events per drain, so a flood cannot keep a drain going forever. */
+/* At most this many records per drain, so a flood cannot keep a drain going forever. */
 #define COLLECTOR_DRAIN_BUDGET 65536
 
+/* Wait up to timeout_ms for data (or a fill-threshold wake-up), then drain what is queued
+ * (up to the budget). Returns the number of packet records, or -errno (-EINTR on signal). */
+int collector_poll(struct collector *c, int timeout_ms, const struct collector_handlers *h);
+
 /* Drain what is queued without waiting (up to the budget). */
-int collector_drain(struct collector *c, collector_event_fn fn, void *ctx);
+int collector_drain(struct collector *c, const struct collector_handlers *h);
 
 /* True when the last drain stopped on its budget: more is queued, drain again at once. */
 bool collector_backlog(const struct collector *c);
 
-/* All per-UID totals, summed over CPUs; *out is malloc'd (free it). Returns count or -errno. */
-int collector_read_counters(struct collector *c, struct uid_total **out);
+/* All per-owner totals, summed over CPUs; *out is malloc'd (free it). Count or -errno. */
+int collector_read_counters(struct collector *c, struct owner_total **out);
 
-/* Events lost because the ring buffer was full, since load. */
-uint64_t collector_lost(struct collector *c);
+/* Number of owners in the kernel's table (from the last read). */
+size_t collector_owner_count(const struct collector *c);
 
-/* Events delivered to fn since open. */
-uint64_t collector_events(const struct collector *c);
+/*
+ * Remove one owner from the kernel's table atomically and return what it had counted, so no
+ * packet between the read and the removal is lost; its next packet starts a new entry at 0.
+ * 0, -ENOENT if it was not there, or -errno.
+ */
+int collector_evict(struct collector *c, tm_owner_t owner, struct owner_total *final);
 
-/* The ignore list as the kernel has it: entries and whether each is active. */
-size_t collector_ignore_count(const struct collector *c);
-const struct ip_prefix *collector_ignore_get(const struct collector *c, size_t idx, bool *enabled);
-size_t collector_ignore_active(const struct collector *c);
-/* Changes apply in the kernel at once. 0 or -errno (-EEXIST for a duplicate add). */
-int collector_ignore_add(struct collector *c, const struct ip_prefix *p);
-int collector_ignore_set(struct collector *c, size_t idx, bool enabled);
-int collector_ignore_del(struct collector *c, size_t idx);
+void collector_get_stats(struct collector *c, struct collector_stats *out);
 
-/* Detach both programs now (no new events); the maps stay readable until close. */
+/* Detach the packet programs now (no new records); the maps stay readable until close. */
 void collector_detach(struct collector *c);
 
 /* Detach every program and free everything; safe with NULL. */
 void collector_close(struct collector *c);
-
-/* Find the cgroup v2 mount point from /proc/self/mountinfo. 0 or -ENOENT. */
-int cgroup2_mount(char *buf, size_t len);
-
-/* The default attach point: <mount>/user.slice if it exists, else the mount. */
-int cgroup_default_path(char *buf, size_t len);
-
-/* 0 if path is a cgroup v2 directory, else -ENOENT / -ENOTDIR / -EMEDIUMTYPE (not cgroup2). */
-int cgroup_check(const char *path);
 
 #endif /* METER_COLLECTOR_H */

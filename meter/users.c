@@ -1,15 +1,18 @@
 // SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
 #include <pthread.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#define HASH_NONFATAL_OOM 1
 #include <uthash.h>
-#include "meter/record.h"
+#include <linux/types.h>
+#include "bpf/traffic_meter.h"
 #include "meter/users.h"
 
 struct user_name {
-	uint32_t uid;
+	tm_owner_t owner;
 	char name[64];
 	UT_hash_handle hh;
 };
@@ -17,35 +20,81 @@ struct user_name {
 static struct user_name *cache;
 static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
 
-const char *users_name(uint32_t uid)
+static void lookup(tm_owner_t owner, char *buf, size_t len)
+{
+	struct passwd pw, *res = NULL;
+	char pwbuf[1024];
+
+	switch (OWNER_KIND(owner)) {
+	case TM_KIND_NOSOCK:
+		snprintf(buf, len, "(no socket)");
+		return;
+	case TM_KIND_KERNEL:
+		snprintf(buf, len, "(kernel)");
+		return;
+	}
+	if (!getpwuid_r(OWNER_UID(owner), &pw, pwbuf, sizeof(pwbuf), &res) && res)
+		snprintf(buf, len, "%s", res->pw_name);
+	else
+		snprintf(buf, len, "%u", OWNER_UID(owner));
+}
+
+const char *owner_name(tm_owner_t owner)
 {
 	struct user_name *u;
-	struct passwd pw, *res = NULL;
-	char buf[1024];
 
 	pthread_mutex_lock(&cache_lock);
-	HASH_FIND(hh, cache, &uid, sizeof(uid), u);
-	if (!u) {
-		u = calloc(1, sizeof(*u));
-		if (!u) {
-			pthread_mutex_unlock(&cache_lock);
-			return "?";
+	HASH_FIND(hh, cache, &owner, sizeof(owner), u);
+	pthread_mutex_unlock(&cache_lock);
+	if (u)
+		return u->name;
+	/* The lookup itself runs unlocked: one slow name never holds up another thread. */
+	u = calloc(1, sizeof(*u));
+	if (!u)
+		return "?";
+	u->owner = owner;
+	lookup(owner, u->name, sizeof(u->name));
+	pthread_mutex_lock(&cache_lock);
+	{
+		struct user_name *other;
+
+		HASH_FIND(hh, cache, &owner, sizeof(owner), other);
+		if (other) {
+			free(u);
+			u = other;
+		} else {
+			HASH_ADD(hh, cache, owner, sizeof(u->owner), u);
+			if (!cache) {
+				pthread_mutex_unlock(&cache_lock);
+				free(u);
+				return "?";
+			}
 		}
-		u->uid = uid;
-		/*
-		 * 65534 is what bpf_get_socket_uid() returns for packets without a full socket
-		 * (TIME_WAIT, resets, kernel replies); "nobody" would be a lie for most of it.
-		 */
-		if (uid == TM_UID_NOSOCK)
-			snprintf(u->name, sizeof(u->name), "(no socket)");
-		else if (!getpwuid_r(uid, &pw, buf, sizeof(buf), &res) && res)
-			snprintf(u->name, sizeof(u->name), "%s", res->pw_name);
-		else
-			snprintf(u->name, sizeof(u->name), "%u", uid);
-		HASH_ADD(hh, cache, uid, sizeof(u->uid), u);
 	}
 	pthread_mutex_unlock(&cache_lock);
 	return u->name;
+}
+
+int owner_lookup(const char *name, tm_owner_t *out)
+{
+	struct passwd pw, *res = NULL;
+	char pwbuf[1024];
+
+	if (!strcmp(name, "(no socket)") || !strcmp(name, "nosocket")) {
+		*out = TM_OWNER_NOSOCK;
+		return 0;
+	}
+	if (!strcmp(name, "(kernel)") || !strcmp(name, "kernel")) {
+		*out = TM_OWNER_KERNEL;
+		return 0;
+	}
+	if (!owner_parse_token(name, out))
+		return 0;
+	if (!getpwnam_r(name, &pw, pwbuf, sizeof(pwbuf), &res) && res) {
+		*out = res->pw_uid;
+		return 0;
+	}
+	return -ENOENT;
 }
 
 void users_cache_free(void)

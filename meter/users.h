@@ -1,13 +1,22 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/* uid -> user name, cached (getpwuid_r once per uid). Thread-safe. */
+/*
+ * Owner -> name, cached (getpwuid_r once per uid). Thread-safe. A lookup may be slow (LDAP,
+ * sssd): call it outside any lock the engine holds, never from the engine thread.
+ */
 #ifndef METER_USERS_H
 #define METER_USERS_H
 
+#include <stdbool.h>
 #include <stdint.h>
+#include "backend/record.h"
 
-/* Name for uid: the login name, "(no socket)" for 65534 without a passwd entry being
- * meaningful here, or the decimal uid. The pointer stays valid until users_cache_free(). */
-const char *users_name(uint32_t uid);
+/* The login name, "(no socket)", "(kernel)", or the decimal uid when no account has it.
+ * The pointer stays valid until users_cache_free(). */
+const char *owner_name(tm_owner_t owner);
+
+/* A user name or a decimal uid; 0 or -ENOENT. Also "(no socket)"/"nosocket", "(kernel)"/"kernel". */
+int owner_lookup(const char *name, tm_owner_t *out);
+
 void users_cache_free(void);
 
 #endif /* METER_USERS_H */
