@@ -1,31 +1,40 @@
 # SPDX-License-Identifier: GPL-2.0
 # One Makefile for everything: the BPF object and its skeleton, the engine (meter/), the
-# backends, the screen (tui/), the tools, the tests and the benchmark.
+# backends, the service, the screen (tui/), the tools, the tests, the benchmark and install.
 
 OUTPUT   ?= .output
 CC       ?= gcc
 CLANG    ?= clang
 BPFTOOL  ?= $(shell command -v bpftool 2>/dev/null || ls /usr/sbin/bpftool /usr/lib/linux-tools/*/bpftool 2>/dev/null | head -n1)
+VMLINUX_BTF ?= /sys/kernel/btf/vmlinux
 ARCH     := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/' -e 's/ppc64le/powerpc/' -e 's/s390x/s390/')
 MULTIARCH := $(shell $(CC) -print-multiarch 2>/dev/null)
-VERSION  := 0.1.0
+VERSION  := 0.2.0
 
+# CFLAGS is the user's (make CFLAGS='-O0 -g' works); what the build needs is TM_CFLAGS.
 CFLAGS   ?= -O2 -g
-CFLAGS   += -std=gnu11 -Wall -Wextra -Wno-unused-parameter -Wshadow -D_GNU_SOURCE \
-	    -DTM_VERSION='"$(VERSION)"' -I$(OUTPUT) -Ibpf -I. -MMD -MP
+TM_CFLAGS := -std=gnu11 -Wall -Wextra -Wno-unused-parameter -Wno-format-truncation -Wshadow -D_GNU_SOURCE \
+	     -DTM_VERSION='"$(VERSION)"' -I$(OUTPUT) -Ibpf -I. -MMD -MP \
+	     $(shell pkg-config --cflags json-c 2>/dev/null)
 LDLIBS_BPF := $(shell pkg-config --libs libbpf 2>/dev/null || echo -lbpf) -lelf -lz
 LDLIBS_CURSES := $(shell pkg-config --libs ncursesw 2>/dev/null || echo -lncursesw)
-BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Ibpf \
+LDLIBS_JSON := $(shell pkg-config --libs json-c 2>/dev/null || echo -ljson-c)
+BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Ibpf -I$(OUTPUT) \
 	      $(if $(MULTIARCH),-I/usr/include/$(MULTIARCH))
 
 METER_SRC   := $(wildcard meter/*.c)
 BACKEND_SRC := $(wildcard backend/*.c)
+SERVICE_SRC := $(wildcard service/*.c)
 TUI_SRC     := $(filter-out tui/main.c,$(wildcard tui/*.c))
 METER_OBJ   := $(METER_SRC:%.c=$(OUTPUT)/%.o)
 BACKEND_OBJ := $(BACKEND_SRC:%.c=$(OUTPUT)/%.o)
+SERVICE_OBJ := $(SERVICE_SRC:%.c=$(OUTPUT)/%.o)
 TUI_OBJ     := $(TUI_SRC:%.c=$(OUTPUT)/%.o)
 LIBMETER    := $(OUTPUT)/libmeter.a
+LIBSERVICE  := $(OUTPUT)/libservice.a
 LIBTUI      := $(OUTPUT)/libtui.a
+LIBS_ALL    := $(LIBTUI) $(LIBSERVICE) $(LIBMETER)
+LDLIBS_ALL  := $(LDLIBS_JSON) $(LDLIBS_CURSES) $(LDLIBS_BPF) -lpthread -lm
 
 UNIT_TESTS  := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(wildcard tests/unit/test_*.c))
 BPF_TESTS   := $(patsubst tests/bpf/%.c,$(OUTPUT)/tests/%,$(wildcard tests/bpf/test_*.c))
@@ -37,11 +46,17 @@ APPS := traffic_meter.bpf.o traffic_meter_user ipmask_tool tmtop
 
 all: $(APPS)
 
-$(OUTPUT) $(OUTPUT)/meter $(OUTPUT)/backend $(OUTPUT)/tui $(OUTPUT)/tools $(OUTPUT)/tests:
+$(OUTPUT) $(OUTPUT)/tests:
 	@mkdir -p $@
 
 # --- kernel side ---------------------------------------------------------------------------
-$(OUTPUT)/traffic_meter.bpf.o: bpf/traffic_meter.bpf.c bpf/traffic_meter.h | $(OUTPUT)
+# Reading the socket's real owner needs struct sock: the types come from this kernel's BTF.
+$(OUTPUT)/vmlinux.h: | $(OUTPUT)
+	@test -n "$(BPFTOOL)" || { echo "bpftool not found: run 'make deps'" >&2; exit 1; }
+	@test -r "$(VMLINUX_BTF)" || { echo "$(VMLINUX_BTF) not found: the kernel needs BTF (CONFIG_DEBUG_INFO_BTF)" >&2; exit 1; }
+	$(BPFTOOL) btf dump file $(VMLINUX_BTF) format c > $@
+
+$(OUTPUT)/traffic_meter.bpf.o: bpf/traffic_meter.bpf.c bpf/traffic_meter.h $(OUTPUT)/vmlinux.h
 	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
 traffic_meter.bpf.o: $(OUTPUT)/traffic_meter.bpf.o
@@ -54,37 +69,40 @@ $(OUTPUT)/traffic_meter.skel.h: $(OUTPUT)/traffic_meter.bpf.o
 # --- user space ------------------------------------------------------------------------------
 $(OUTPUT)/%.o: %.c | $(OUTPUT)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -c $< -o $@
+	$(CC) $(TM_CFLAGS) $(CFLAGS) -c $< -o $@
 
-# Everything in meter/ may include the skeleton; generate it first.
-$(METER_OBJ) $(BACKEND_OBJ) $(TUI_OBJ) $(OUTPUT)/tui/main.o $(OUTPUT)/tools/traffic_meter_user.o: \
-	$(OUTPUT)/traffic_meter.skel.h
+# Only the collector includes the skeleton; it must exist before anything that may.
+$(METER_OBJ) $(BACKEND_OBJ) $(SERVICE_OBJ) $(TUI_OBJ) $(OUTPUT)/tui/main.o \
+	$(OUTPUT)/tools/traffic_meter_user.o: $(OUTPUT)/traffic_meter.skel.h
 
 $(LIBMETER): $(METER_OBJ) $(BACKEND_OBJ)
+	$(AR) rcs $@ $^
+
+$(LIBSERVICE): $(SERVICE_OBJ)
 	$(AR) rcs $@ $^
 
 $(LIBTUI): $(TUI_OBJ)
 	$(AR) rcs $@ $^
 
-traffic_meter_user: $(OUTPUT)/tools/traffic_meter_user.o $(LIBMETER)
-	$(CC) $(LDFLAGS) $^ $(LDLIBS_BPF) -lpthread -o $@
+traffic_meter_user: $(OUTPUT)/tools/traffic_meter_user.o $(LIBSERVICE) $(LIBMETER)
+	$(CC) $(LDFLAGS) $^ $(LDLIBS_JSON) $(LDLIBS_BPF) -lpthread -lm -o $@
 
 ipmask_tool: $(OUTPUT)/tools/ipmask_tool.o $(LIBMETER)
 	$(CC) $(LDFLAGS) $^ $(LDLIBS_BPF) -o $@
 
-tmtop: $(OUTPUT)/tui/main.o $(LIBTUI) $(LIBMETER)
-	$(CC) $(LDFLAGS) $^ $(LDLIBS_CURSES) $(LDLIBS_BPF) -lpthread -o $@
+tmtop: $(OUTPUT)/tui/main.o $(LIBS_ALL)
+	$(CC) $(LDFLAGS) $^ $(LDLIBS_ALL) -o $@
 
 # Regenerate the compiled-in default ignore list from its source list.
 masks: ipmask_tool
 	./ipmask_tool bpf/ip_list.txt > bpf/untracked_masks.h.new && mv bpf/untracked_masks.h.new bpf/untracked_masks.h
 
 # --- tests -----------------------------------------------------------------------------------
-$(OUTPUT)/tests/%: tests/unit/%.c $(LIBTUI) $(LIBMETER) | $(OUTPUT)/tests
-	$(CC) $(CFLAGS) $< $(LIBTUI) $(LIBMETER) -lcmocka $(LDLIBS_BPF) $(LDLIBS_CURSES) -lpthread -o $@
+$(OUTPUT)/tests/%: tests/unit/%.c $(LIBS_ALL) | $(OUTPUT)/tests
+	$(CC) $(TM_CFLAGS) $(CFLAGS) $< $(LIBS_ALL) -lcmocka $(LDLIBS_ALL) -o $@
 
 $(OUTPUT)/tests/%: tests/bpf/%.c $(LIBMETER) $(OUTPUT)/traffic_meter.skel.h | $(OUTPUT)/tests
-	$(CC) $(CFLAGS) $< $(LIBMETER) -lcmocka $(LDLIBS_BPF) -lpthread -o $@
+	$(CC) $(TM_CFLAGS) $(CFLAGS) $< $(LIBMETER) -lcmocka $(LDLIBS_BPF) -lpthread -o $@
 
 tests: all $(UNIT_TESTS) $(BPF_TESTS)
 
@@ -113,7 +131,7 @@ screenshots: deps
 	scripts/screenshots.sh
 
 format:
-	clang-format -i $(wildcard bpf/*.c bpf/*.h meter/*.[ch] backend/*.[ch] tui/*.[ch] tools/*.c tests/*/*.c)
+	clang-format -i $(wildcard bpf/*.c bpf/*.h meter/*.[ch] backend/*.[ch] service/*.[ch] tui/*.[ch] tools/*.c tests/*/*.c)
 
 clean:
 	rm -rf $(OUTPUT) $(APPS)

@@ -7,15 +7,15 @@ set -euo pipefail
 
 want=${TMTOP_DEPS:-all}
 
-apt_build=(make gcc clang pkg-config libbpf-dev libelf-dev zlib1g-dev libncurses-dev uthash-dev)
+apt_build=(make gcc clang pkg-config libbpf-dev libelf-dev zlib1g-dev libncurses-dev uthash-dev libjson-c-dev)
 apt_tools=(bpftool)
 apt_test=(libcmocka-dev bats tmux iproute2 procps util-linux python3 iperf3 psmisc jq)
 apt_bench=(nethogs iftop time)
 apt_shots=(xterm xvfb imagemagick x11-utils fonts-dejavu-core)
 
-dnf_build=(make gcc clang pkgconf-pkg-config libbpf-devel elfutils-libelf-devel zlib-devel ncurses-devel uthash-devel bpftool)
+dnf_build=(make gcc clang pkgconf-pkg-config libbpf-devel elfutils-libelf-devel zlib-devel ncurses-devel uthash-devel json-c-devel bpftool)
 dnf_test=(libcmocka-devel bats jq tmux iproute procps-ng util-linux python3 iperf3 psmisc nethogs iftop time)
-zyp_build=(make gcc clang pkg-config libbpf-devel libelf-devel zlib-devel ncurses-devel uthash-devel bpftool)
+zyp_build=(make gcc clang pkg-config libbpf-devel libelf-devel zlib-devel ncurses-devel uthash-devel libjson-c-devel bpftool)
 zyp_test=(cmocka-devel bats jq tmux iproute2 procps util-linux python3 iperf3 psmisc nethogs iftop time)
 
 as_root() {

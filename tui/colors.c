@@ -22,7 +22,6 @@ static const struct scheme scheme[COLOR__COUNT] = {
 	[COLOR_RATE_OUT]	= { COLOR_CYAN, -1, A_NORMAL, A_NORMAL },
 	[COLOR_TOTAL]		= { -1, -1, A_NORMAL, A_NORMAL },
 	[COLOR_ZERO]		= { COLOR_BLACK, -1, A_BOLD, A_DIM },
-	[COLOR_LARGE]		= { -1, -1, A_BOLD, A_BOLD },
 	[COLOR_PEER]		= { -1, -1, A_NORMAL, A_NORMAL },
 	[COLOR_NOSOCK]		= { COLOR_YELLOW, -1, A_NORMAL, A_DIM },
 	[COLOR_FUNCBAR_KEY]	= { -1, -1, A_NORMAL, A_NORMAL },
@@ -35,6 +34,8 @@ static const struct scheme scheme[COLOR__COUNT] = {
 	[COLOR_CHECK_OFF]	= { COLOR_BLACK, -1, A_BOLD, A_DIM },
 	[COLOR_HELP_KEY]	= { COLOR_CYAN, -1, A_BOLD, A_BOLD },
 	[COLOR_TITLE]		= { COLOR_CYAN, -1, A_BOLD, A_BOLD },
+	[COLOR_WARN]		= { COLOR_YELLOW, -1, A_BOLD, A_BOLD },
+	[COLOR_GRAPH]		= { COLOR_GREEN, -1, A_NORMAL, A_NORMAL },
 };
 
 void colors_init(bool mono)

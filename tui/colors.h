@@ -17,7 +17,6 @@ enum tui_color {
 	COLOR_RATE_OUT,
 	COLOR_TOTAL,
 	COLOR_ZERO,		/* zero or "-": shadowed like htop's idle values */
-	COLOR_LARGE,		/* megabytes and up stand out */
 	COLOR_PEER,
 	COLOR_NOSOCK,		/* the "(no socket)" bucket */
 	COLOR_FUNCBAR_KEY,	/* "F1" */
@@ -30,6 +29,8 @@ enum tui_color {
 	COLOR_CHECK_OFF,
 	COLOR_HELP_KEY,
 	COLOR_TITLE,		/* view titles ("Peers of alice") */
+	COLOR_WARN,		/* worth a look: another netns, a quota nearly used */
+	COLOR_GRAPH,		/* the rate graph */
 	COLOR__COUNT
 };
 

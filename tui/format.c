@@ -48,47 +48,124 @@ char *fmt_rate(char *buf, size_t len, double bytes_per_s, bool bits)
 }
 
 /* The width that fits both the request and the buffer (room for the NUL). */
-static int trunc_width(size_t len, int width)
+/* Bytes of the UTF-8 sequence starting at s, or 0 when it is not a valid, printable one. */
+static size_t utf8_len(const unsigned char *s)
 {
-	if (width < 0)
-		width = 0;
-	if ((size_t)width >= len)
-		width = (int)len - 1;
-	return width;
+	size_t n;
+	unsigned int cp;
+
+	if (s[0] < 0x80)
+		return s[0] >= 0x20 && s[0] != 0x7f ? 1 : 0;
+	if ((s[0] & 0xe0) == 0xc0)
+		n = 2, cp = s[0] & 0x1f;
+	else if ((s[0] & 0xf0) == 0xe0)
+		n = 3, cp = s[0] & 0x0f;
+	else if ((s[0] & 0xf8) == 0xf0)
+		n = 4, cp = s[0] & 0x07;
+	else
+		return 0;
+	for (size_t i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3f);
+	}
+	/* overlong forms, surrogates, C1 controls (a terminal may take U+009B as CSI) */
+	if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
+	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff || (cp >= 0x80 && cp <= 0x9f))
+		return 0;
+	return n;
+}
+
+char *fmt_sanitize(char *buf, size_t len, const char *src)
+{
+	const unsigned char *s = (const unsigned char *)src;
+	size_t o = 0;
+
+	if (!len)
+		return buf;
+	while (*s) {
+		size_t n = utf8_len(s);
+
+		if (!n) {
+			if (o + 1 >= len)
+				break;
+			buf[o++] = '?';
+			s++;
+			continue;
+		}
+		if (o + n >= len)
+			break;
+		memcpy(buf + o, s, n);
+		o += n;
+		s += n;
+	}
+	buf[o] = '\0';
+	return buf;
+}
+
+int fmt_width(const char *s)
+{
+	int w = 0;
+
+	for (; *s; s++)
+		w += ((unsigned char)*s & 0xc0) != 0x80;
+	return w;
+}
+
+/* Byte offset of the first `cols` characters of s (s is sanitized UTF-8). */
+static size_t cut_at(const char *s, int cols)
+{
+	size_t i = 0;
+
+	for (int c = 0; s[i] && c < cols; c++)
+		for (i++; ((unsigned char)s[i] & 0xc0) == 0x80; i++)
+			;
+	return i;
 }
 
 char *fmt_trunc(char *buf, size_t len, const char *src, int width)
 {
-	size_t n = strlen(src);
+	char tmp[1024];
+	size_t n;
 
 	if (!len)
 		return buf;
-	width = trunc_width(len, width);
-	if (n <= (size_t)width) {
-		memcpy(buf, src, n + 1);
+	fmt_sanitize(tmp, sizeof(tmp), src);
+	if (width < 0)
+		width = 0;
+	if (fmt_width(tmp) <= width) {
+		snprintf(buf, len, "%s", tmp);
 		return buf;
 	}
 	if (width == 0) {
 		buf[0] = '\0';
 		return buf;
 	}
-	memcpy(buf, src, width - 1);
-	buf[width - 1] = '~';
-	buf[width] = '\0';
+	n = cut_at(tmp, width - 1);
+	if (n + 2 > len)
+		n = len - 2;
+	memcpy(buf, tmp, n);
+	buf[n] = '~';
+	buf[n + 1] = '\0';
 	return buf;
 }
 
 char *fmt_trunc_left(char *buf, size_t len, const char *src, int width)
 {
-	size_t n = strlen(src);
+	char tmp[1024];
+	int w;
+	size_t off;
 
 	if (!len)
 		return buf;
-	width = trunc_width(len, width);
-	if (n <= (size_t)width || width == 0)
-		return fmt_trunc(buf, len, src, width);
-	buf[0] = '~';
-	memcpy(buf + 1, src + n - (width - 1), width);	/* the tail and its NUL */
+	fmt_sanitize(tmp, sizeof(tmp), src);
+	w = fmt_width(tmp);
+	if (width < 0)
+		width = 0;
+	if (w <= width || width == 0)
+		return fmt_trunc(buf, len, tmp, width);
+	off = cut_at(tmp, w - (width - 1));
+	snprintf(buf, len, "~%s", tmp + off);
 	return buf;
 }
 
@@ -120,9 +197,10 @@ char *fmt_token(char *buf, size_t len, const char *src)
 
 	if (!len)
 		return buf;
-	for (i = 0; src[i] && i + 1 < len; i++)
-		buf[i] = isspace((unsigned char)src[i]) ? '_' : src[i];
-	buf[i] = '\0';
+	fmt_sanitize(buf, len, src);
+	for (i = 0; buf[i]; i++)
+		if (isspace((unsigned char)buf[i]))
+			buf[i] = '_';
 	if (!i && len > 1)
 		snprintf(buf, len, "-");
 	return buf;

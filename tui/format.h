@@ -23,7 +23,17 @@ char *fmt_bytes(char *buf, size_t len, uint64_t bytes);
  */
 char *fmt_rate(char *buf, size_t len, double bytes_per_s, bool bits);
 
-/* Copy src into buf cut to at most width columns; a cut string ends in '~'. */
+/*
+ * Untrusted text made safe for a terminal: valid, printable UTF-8 is kept, every other byte
+ * (control characters, C1 controls, broken sequences) becomes '?'. Process names, user names
+ * and DNS names all pass through here before they are shown or printed.
+ */
+char *fmt_sanitize(char *buf, size_t len, const char *src);
+
+/* Columns a sanitized UTF-8 string takes (one per character). */
+int fmt_width(const char *s);
+
+/* Copy src (sanitized) into buf cut to at most width columns; a cut string ends in '~'. */
 char *fmt_trunc(char *buf, size_t len, const char *src, int width);
 
 /* Like fmt_trunc but keeps the end, for paths: "~/logs/traffic_user_lo_<uid>.log". */
@@ -35,7 +45,7 @@ char *fmt_elapsed(char *buf, size_t len, uint64_t seconds);
 /* inet_ntop for a TM_AF_* family; "?" for an unknown family. */
 char *fmt_addr(char *buf, size_t len, uint8_t family, const uint8_t *addr);
 
-/* Copy a user name for batch output: whitespace becomes '_' so every line splits cleanly. */
+/* A text for batch output: sanitized, and whitespace becomes '_' so every line splits cleanly. */
 char *fmt_token(char *buf, size_t len, const char *src);
 
 #endif /* TUI_FORMAT_H */

@@ -12,9 +12,8 @@
 #include "tui/tui.h"
 #include "tui/format.h"
 #include "meter/clock.h"
-#include "meter/collector.h"
 #include <linux/types.h>
-#include "traffic_meter.h"
+#include "bpf/traffic_meter.h"
 
 #define KEY_ESC 27
 #define KEY_CTRL(c) ((c) & 0x1f)
@@ -23,8 +22,11 @@
 /* Views an action applies to. */
 #define ON_USERS (1 << VIEW_USERS)
 #define ON_PEERS (1 << VIEW_PEERS)
+#define ON_PROCS (1 << VIEW_PROCS)
+#define ON_CONNS (1 << VIEW_CONNS)
 #define ON_IGNORE (1 << VIEW_IGNORE)
-#define ON_LISTS (ON_USERS | ON_PEERS | ON_IGNORE)
+#define ON_TABLES (ON_USERS | ON_PEERS | ON_PROCS | ON_CONNS)
+#define ON_LISTS (ON_TABLES | ON_IGNORE)
 
 typedef int (*tui_action)(struct tui *t, int key);
 
@@ -45,25 +47,6 @@ void tui_status(struct tui *t, bool error, const char *fmt, ...)
 	t->status_until_ns = tm_now_ns() + STATUS_NS;
 }
 
-/* Sort keys in the order their columns appear, so '<' and '>' walk the header left/right. */
-static const enum agg_sort sort_order[] = {
-	AGG_SORT_USER, AGG_SORT_UID, AGG_SORT_RATE, AGG_SORT_IN_RATE, AGG_SORT_OUT_RATE,
-	AGG_SORT_IN_TOTAL, AGG_SORT_OUT_TOTAL,
-};
-#define NSORT ((int)(sizeof(sort_order) / sizeof(sort_order[0])))
-
-enum agg_sort sort_step(enum agg_sort s, int dir)
-{
-	int i;
-
-	for (i = 0; i < NSORT; i++)
-		if (sort_order[i] == s)
-			break;
-	if (i == NSORT)
-		return AGG_SORT_RATE;
-	return sort_order[((i + dir) % NSORT + NSORT) % NSORT];
-}
-
 void list_clamp(struct tui_list *l, int page)
 {
 	if (page < 1)
@@ -82,36 +65,22 @@ void list_clamp(struct tui_list *l, int page)
 		l->top = 0;
 }
 
-static struct tui_list *cur_list(struct tui *t)
+struct pane *tui_pane(struct tui *t)
 {
-	switch (t->view) {
-	case VIEW_PEERS:
-		return &t->plist;
-	case VIEW_IGNORE:
-		return &t->ilist;
-	default:
-		return &t->ulist;
-	}
+	return &t->panes[t->view];
 }
 
-/* After the selection index moved, remember which entity it is on. */
-static void remember_sel(struct tui *t)
+const struct row *pane_selected(const struct pane *p)
 {
-	if (t->view == VIEW_USERS && t->ulist.n > 0) {
-		t->sel_uid = t->users[t->ulist.sel].uid;
-		t->have_sel = true;
-	} else if (t->view == VIEW_PEERS && t->plist.n > 0) {
-		const struct agg_peer *p = &t->peers[t->plist.sel];
-
-		t->sel_peer[0] = p->family;
-		memcpy(t->sel_peer + 1, p->addr, 16);
-		t->have_sel_peer = true;
-	}
+	if (!p->rows || p->list.n <= 0 || p->list.sel >= p->list.n)
+		return NULL;
+	return &p->rows[p->list.sel];
 }
 
 static int act_move(struct tui *t, int key)
 {
-	struct tui_list *l = cur_list(t);
+	struct pane *p = tui_pane(t);
+	struct tui_list *l = &p->list;
 	int page = t->page > 1 ? t->page : 1;
 
 	switch (key) {
@@ -139,7 +108,9 @@ static int act_move(struct tui *t, int key)
 		break;
 	}
 	list_clamp(l, page);
-	remember_sel(t);
+	/* Remember which entity it is on: the next refresh keeps it there. */
+	if (pane_selected(p))
+		p->sel_len = p->table->key(pane_selected(p), p->sel_key, sizeof(p->sel_key));
 	return RE_REDRAW;
 }
 
@@ -156,13 +127,15 @@ static int act_help(struct tui *t, int key)
 
 static int act_sort(struct tui *t, int key)
 {
-	t->sort = sort_step(t->sort, key == '<' || key == ',' ? -1 : 1);
+	struct pane *p = tui_pane(t);
+
+	p->sort = table_step_sort(p->table, p->sort, key == '<' || key == ',' ? -1 : 1);
 	return RE_REFRESH;
 }
 
 static int act_invert(struct tui *t, int key)
 {
-	t->invert = !t->invert;
+	tui_pane(t)->invert = !tui_pane(t)->invert;
 	return RE_REFRESH;
 }
 
@@ -205,14 +178,74 @@ static int act_delay(struct tui *t, int key)
 	return RE_DELAY | RE_REDRAW;
 }
 
+/* Open another view on a fresh list. */
+static int go(struct tui *t, enum tui_view v)
+{
+	if (v != VIEW_USERS && v != VIEW_IGNORE)
+		t->back = t->view == VIEW_CONNS ? t->back : t->view;
+	t->view = v;
+	return RE_REFRESH;
+}
+
+static const struct snap_user *sel_user(struct tui *t)
+{
+	const struct row *r = pane_selected(&t->panes[VIEW_USERS]);
+
+	return r ? r->data : NULL;
+}
+
 static int act_peers(struct tui *t, int key)
 {
-	if (t->ulist.n <= 0)
+	const struct snap_user *u = sel_user(t);
+
+	if (!u)
 		return RE_OK;
-	t->peer_uid = t->users[t->ulist.sel].uid;
-	t->view = VIEW_PEERS;
-	t->plist = (struct tui_list){ 0 };
-	t->have_sel_peer = false;
+	t->owner = u->owner;
+	t->panes[VIEW_PEERS].list = (struct tui_list){ 0 };
+	t->panes[VIEW_PEERS].sel_len = 0;
+	return go(t, VIEW_PEERS);
+}
+
+static int act_procs(struct tui *t, int key)
+{
+	const struct snap_user *u = sel_user(t);
+
+	if (!u)
+		return RE_OK;
+	t->owner = u->owner;
+	t->procs_all = false;
+	t->panes[VIEW_PROCS].list = (struct tui_list){ 0 };
+	t->panes[VIEW_PROCS].sel_len = 0;
+	return go(t, VIEW_PROCS);
+}
+
+/* P: the flat list of every process, like nethogs; again: back where it came from. */
+static int act_all_procs(struct tui *t, int key)
+{
+	if (t->view == VIEW_PROCS && t->procs_all) {
+		t->view = VIEW_USERS;
+		return RE_REFRESH;
+	}
+	t->procs_all = true;
+	t->panes[VIEW_PROCS].list = (struct tui_list){ 0 };
+	t->panes[VIEW_PROCS].sel_len = 0;
+	t->back = VIEW_USERS;
+	t->view = VIEW_PROCS;
+	return RE_REFRESH;
+}
+
+static int act_conns(struct tui *t, int key)
+{
+	const struct row *r = pane_selected(&t->panes[VIEW_PROCS]);
+	const struct snap_proc *p = r ? r->data : NULL;
+
+	if (!p || p->nfolded)
+		return RE_OK;
+	t->conn_owner = p->owner;
+	t->conn_tgid = p->tgid;
+	t->panes[VIEW_CONNS].list = (struct tui_list){ 0 };
+	t->panes[VIEW_CONNS].sel_len = 0;
+	t->view = VIEW_CONNS;
 	return RE_REFRESH;
 }
 
@@ -224,7 +257,10 @@ static int act_ignore_panel(struct tui *t, int key)
 
 static int act_back(struct tui *t, int key)
 {
-	t->view = VIEW_USERS;
+	if (t->view == VIEW_CONNS)
+		t->view = VIEW_PROCS;
+	else
+		t->view = VIEW_USERS;
 	return RE_REFRESH;
 }
 
@@ -235,52 +271,85 @@ static int act_resolve(struct tui *t, int key)
 	return RE_REDRAW;
 }
 
+/* An edit goes to the source; a viewer without the right is told, not failed silently. */
+static bool may_edit(struct tui *t)
+{
+	if (!t->src || !t->src->may_edit) {
+		tui_status(t, true, "only root may change the meter's ignore list");
+		return false;
+	}
+	return true;
+}
+
 static int act_ignore_peer(struct tui *t, int key)
 {
+	const struct row *r = pane_selected(&t->panes[VIEW_PEERS]);
+	const struct snap_peer *peer = r ? r->data : NULL;
 	struct ip_prefix p = { 0 };
-	char a[IP_PREFIX_STRLEN];
-	const struct agg_peer *peer;
-	int err;
+	char a[IP_PREFIX_STRLEN], err[160] = "";
+	int ret;
 
-	if (t->plist.n <= 0)
+	if (!peer || !peer->family)
 		return RE_OK;
-	peer = &t->peers[t->plist.sel];
+	if (peer->netns) {
+		tui_status(t, true, "that address is another network namespace's: ignoring it "
+			   "would hide the host's own");
+		return RE_REDRAW;
+	}
+	if (!may_edit(t))
+		return RE_REDRAW;
 	p.family = peer->family;
 	p.len = peer->family == TM_AF_INET ? 32 : 128;
 	memcpy(p.addr, peer->addr, 16);
 	ip_prefix_format(&p, a, sizeof(a));
-	err = t->coll ? collector_ignore_add(t->coll, &p) : -ENODEV;
-	if (err == -EEXIST)
+	ret = t->src->ops->ignore_add(t->src, &p, err, sizeof(err));
+	if (ret == -EEXIST)
 		tui_status(t, true, "%s is already in the ignore list (x to edit it)", a);
-	else if (err)
-		tui_status(t, true, "cannot ignore %s: %s", a, strerror(-err));
+	else if (ret)
+		tui_status(t, true, "cannot ignore %s: %s", a, err);
 	else
 		tui_status(t, false, "ignoring %s from now on (x to edit the list)", a);
 	return RE_REFRESH;
 }
 
+static const struct ignore_entry *sel_ignore(struct tui *t, size_t *idx)
+{
+	struct pane *p = &t->panes[VIEW_IGNORE];
+	const struct row *r = pane_selected(p);
+
+	if (!r)
+		return NULL;
+	*idx = (size_t)p->list.sel;
+	return r->data;
+}
+
 static int act_ignore_toggle(struct tui *t, int key)
 {
-	struct tui_ignore_row *r;
-	char a[IP_PREFIX_STRLEN];
-	int err;
+	const struct ignore_entry *e;
+	char a[IP_PREFIX_STRLEN], err[160] = "";
+	size_t idx;
+	bool on;
+	int ret;
 
-	if (t->ilist.n <= 0)
+	e = sel_ignore(t, &idx);
+	if (!e)
 		return RE_OK;
-	r = &t->ign[t->ilist.sel];
-	ip_prefix_format(&r->p, a, sizeof(a));
-	err = t->coll ? collector_ignore_set(t->coll, t->ilist.sel, !r->on) : -ENODEV;
-	if (err) {
-		tui_status(t, true, "cannot toggle %s: %s", a, strerror(-err));
-	} else {
-		r->on = !r->on;
-		tui_status(t, false, "%s %s", a, r->on ? "ignored" : "counted again");
-	}
+	if (!may_edit(t))
+		return RE_REDRAW;
+	ip_prefix_format(&e->p, a, sizeof(a));
+	on = !e->on;
+	ret = t->src->ops->ignore_set(t->src, idx, &e->p, on, err, sizeof(err));
+	if (ret)
+		tui_status(t, true, "cannot toggle %s: %s", a, err);
+	else
+		tui_status(t, false, "%s %s", a, on ? "ignored" : "counted again");
 	return RE_REFRESH;
 }
 
 static int act_ignore_add(struct tui *t, int key)
 {
+	if (!may_edit(t))
+		return RE_REDRAW;
 	t->input = INPUT_PREFIX;
 	t->text[0] = '\0';
 	return RE_REDRAW;
@@ -288,15 +357,20 @@ static int act_ignore_add(struct tui *t, int key)
 
 static int act_ignore_del(struct tui *t, int key)
 {
-	char a[IP_PREFIX_STRLEN];
-	int err;
+	const struct ignore_entry *e;
+	char a[IP_PREFIX_STRLEN], err[160] = "";
+	size_t idx;
+	int ret;
 
-	if (t->ilist.n <= 0)
+	e = sel_ignore(t, &idx);
+	if (!e)
 		return RE_OK;
-	ip_prefix_format(&t->ign[t->ilist.sel].p, a, sizeof(a));
-	err = t->coll ? collector_ignore_del(t->coll, t->ilist.sel) : -ENODEV;
-	if (err)
-		tui_status(t, true, "cannot delete %s: %s", a, strerror(-err));
+	if (!may_edit(t))
+		return RE_REDRAW;
+	ip_prefix_format(&e->p, a, sizeof(a));
+	ret = t->src->ops->ignore_del(t->src, idx, &e->p, err, sizeof(err));
+	if (ret)
+		tui_status(t, true, "cannot delete %s: %s", a, err);
 	else
 		tui_status(t, false, "%s removed from the ignore list", a);
 	return RE_REFRESH;
@@ -326,16 +400,16 @@ static const struct binding bindings[] = {
 	{ KEY_F(1), ON_LISTS, act_help },
 	{ 'h', ON_LISTS, act_help },
 	{ '?', ON_LISTS, act_help },
-	{ KEY_F(6), ON_USERS, act_sort },
-	{ '>', ON_USERS, act_sort },
-	{ '.', ON_USERS, act_sort },
-	{ '<', ON_USERS, act_sort },
-	{ ',', ON_USERS, act_sort },
-	{ 'I', ON_USERS, act_invert },
-	{ KEY_F(4), ON_USERS, act_filter },
-	{ '\\', ON_USERS, act_filter },
-	{ '/', ON_USERS, act_filter },
-	{ KEY_F(3), ON_USERS, act_filter },
+	{ KEY_F(6), ON_TABLES, act_sort },
+	{ '>', ON_TABLES, act_sort },
+	{ '.', ON_TABLES, act_sort },
+	{ '<', ON_TABLES, act_sort },
+	{ ',', ON_TABLES, act_sort },
+	{ 'I', ON_TABLES, act_invert },
+	{ KEY_F(4), ON_USERS | ON_PROCS, act_filter },
+	{ '\\', ON_USERS | ON_PROCS, act_filter },
+	{ '/', ON_USERS | ON_PROCS, act_filter },
+	{ KEY_F(3), ON_USERS | ON_PROCS, act_filter },
 	{ 'Z', ON_LISTS, act_pause },
 	{ 'z', ON_LISTS, act_pause },
 	{ 'b', ON_LISTS, act_units },
@@ -347,12 +421,18 @@ static const struct binding bindings[] = {
 	{ KEY_ENTER, ON_USERS, act_peers },
 	{ KEY_RIGHT, ON_USERS, act_peers },
 	{ KEY_F(5), ON_USERS, act_peers },
-	{ 'x', ON_USERS | ON_PEERS, act_ignore_panel },
-	{ KEY_F(7), ON_USERS | ON_PEERS, act_ignore_panel },
-	{ KEY_ESC, ON_PEERS | ON_IGNORE, act_back },
-	{ KEY_LEFT, ON_PEERS | ON_IGNORE, act_back },
-	{ KEY_BACKSPACE, ON_PEERS | ON_IGNORE, act_back },
-	{ 127, ON_PEERS | ON_IGNORE, act_back },
+	{ 'p', ON_USERS, act_procs },
+	{ 'P', ON_USERS | ON_PROCS, act_all_procs },
+	{ '\n', ON_PROCS, act_conns },
+	{ '\r', ON_PROCS, act_conns },
+	{ KEY_ENTER, ON_PROCS, act_conns },
+	{ KEY_RIGHT, ON_PROCS, act_conns },
+	{ 'x', ON_USERS | ON_PEERS | ON_PROCS, act_ignore_panel },
+	{ KEY_F(7), ON_USERS | ON_PEERS | ON_PROCS, act_ignore_panel },
+	{ KEY_ESC, ON_PEERS | ON_PROCS | ON_CONNS | ON_IGNORE, act_back },
+	{ KEY_LEFT, ON_PEERS | ON_PROCS | ON_CONNS | ON_IGNORE, act_back },
+	{ KEY_BACKSPACE, ON_PEERS | ON_PROCS | ON_CONNS | ON_IGNORE, act_back },
+	{ 127, ON_PEERS | ON_PROCS | ON_CONNS | ON_IGNORE, act_back },
 	{ KEY_F(5), ON_PEERS, act_back },
 	{ 'x', ON_IGNORE, act_back },
 	{ KEY_F(7), ON_IGNORE, act_back },
@@ -373,9 +453,9 @@ static const struct binding bindings[] = {
 /* The ignore entry typed after 'a': refused with the parser's reason, the list untouched. */
 static int submit_prefix(struct tui *t)
 {
-	char reason[160] = "", a[IP_PREFIX_STRLEN];
+	char reason[160] = "", a[IP_PREFIX_STRLEN], err[160] = "";
 	struct ip_prefix p;
-	int err;
+	int ret;
 
 	if (!t->text[0])
 		return RE_REDRAW;
@@ -384,15 +464,15 @@ static int submit_prefix(struct tui *t)
 		return RE_REDRAW;
 	}
 	ip_prefix_format(&p, a, sizeof(a));
-	err = t->coll ? collector_ignore_add(t->coll, &p) : -ENODEV;
-	if (err == -EEXIST)
+	ret = t->src ? t->src->ops->ignore_add(t->src, &p, err, sizeof(err)) : -ENODEV;
+	if (ret == -EEXIST)
 		tui_status(t, true, "%s is already in the list", a);
-	else if (err)
-		tui_status(t, true, "cannot add %s: %s", a, strerror(-err));
+	else if (ret)
+		tui_status(t, true, "cannot add %s: %s", a, err);
 	else
 		tui_status(t, false, "ignoring %s", a);
-	if (!err && t->ilist.n >= 0)
-		t->ilist.sel = t->ilist.n;	/* the new entry is appended: select it */
+	if (!ret)
+		t->panes[VIEW_IGNORE].list.sel = t->panes[VIEW_IGNORE].list.n;	/* appended */
 	return RE_REFRESH;
 }
 

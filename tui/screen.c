@@ -1,11 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The one loop (htop's ScreenManager): when the delay expires, copy rows from the aggregator
- * under the monitor lock, rebuild the lists keeping the selection on the same user, draw,
- * then wait for a key with a short timeout so keys are answered at once even when the
- * monitor thread is busy with a flood. Collection never draws and drawing never collects.
+ * The one loop (htop's ScreenManager): when the delay expires, take a snapshot from the
+ * source, rebuild the lists keeping the selection on the same entity, draw, then wait for a
+ * key with a short timeout so keys are answered at once even when the meter is busy with a
+ * flood. Collection never draws and drawing never collects.
  */
 #include <curses.h>
+#include <term.h>
+#undef lines		/* term.h names capabilities like struct tui's fields */
+#undef columns
+#include <termios.h>
 #include <errno.h>
 #include <locale.h>
 #include <signal.h>
@@ -15,9 +19,6 @@
 #include "tui/tui.h"
 #include "tui/resolver.h"
 #include "meter/clock.h"
-#include "meter/collector.h"
-#include "meter/monitor.h"
-#include "meter/users.h"
 
 volatile sig_atomic_t tui_sig_quit;
 volatile sig_atomic_t tui_sig_hup;
@@ -34,16 +35,48 @@ static void on_hup(int sig)
 }
 
 /*
- * A crash must not leave the terminal raw. endwin() is not async-signal-safe, but the
- * process is dying anyway (htop does the same); then die by the same signal so the exit
- * status and core dump are honest. The BPF links go with the process.
+ * A crash must not leave the terminal raw, and a signal handler may only make
+ * async-signal-safe calls: so the reset is prepared when curses starts (the terminal's own
+ * strings to leave the alternate screen, show the cursor and reset attributes, and the termios
+ * from before initscr), and the handler only write()s it and tcsetattr()s. Then it dies by the
+ * same signal so the exit status and core dump are honest. The BPF links go with the process.
  */
+static char reset_seq[256];
+static size_t reset_len;
+static struct termios saved_tio;
+static volatile sig_atomic_t have_tio;
+
 static void on_fatal(int sig)
 {
-	if (curses_active)
-		endwin();
+	if (curses_active) {
+		if (reset_len)
+			(void)!write(STDOUT_FILENO, reset_seq, reset_len);
+		if (have_tio)
+			tcsetattr(STDIN_FILENO, TCSANOW, &saved_tio);
+	}
 	signal(sig, SIG_DFL);
 	raise(sig);
+}
+
+static void prepare_reset(void)
+{
+	static const char *const caps[] = { "rmkx", "rmcup", "cnorm", "sgr0" };
+
+	reset_len = 0;
+	for (size_t i = 0; i < sizeof(caps) / sizeof(caps[0]); i++) {
+		const char *s = tigetstr(caps[i]);
+		size_t n;
+
+		if (!s || s == (char *)-1)
+			continue;
+		n = strlen(s);
+		if (reset_len + n + 2 > sizeof(reset_seq))
+			break;
+		memcpy(reset_seq + reset_len, s, n);
+		reset_len += n;
+	}
+	reset_seq[reset_len++] = '\r';
+	reset_seq[reset_len++] = '\n';
 }
 
 void tui_signals_install(bool batch)
@@ -69,149 +102,12 @@ void tui_signals_install(bool batch)
 		sigaction(fatal[i], &sa, NULL);
 }
 
-int tui_init(struct tui *t)
-{
-	t->users = calloc(TUI_MAX_USERS, sizeof(*t->users));
-	t->peers = calloc(TUI_MAX_PEERS, sizeof(*t->peers));
-	t->ign = calloc(TUI_MAX_IGNORE, sizeof(*t->ign));
-	if (!t->users || !t->peers || !t->ign) {
-		tui_free(t);
-		return -ENOMEM;
-	}
-	if (t->delay <= 0)
-		t->delay = 1.0;
-	t->start_ns = tm_now_ns();
-	t->page = 1;
-	return 0;
-}
-
-void tui_free(struct tui *t)
-{
-	free(t->users);
-	free(t->peers);
-	free(t->ign);
-	t->users = NULL;
-	t->peers = NULL;
-	t->ign = NULL;
-}
-
-void tui_apply_users(struct tui *t, size_t n)
-{
-	size_t i;
-
-	t->ulist.n = (int)n;
-	if (t->have_sel) {
-		for (i = 0; i < n; i++) {
-			if (t->users[i].uid == t->sel_uid) {
-				t->ulist.sel = (int)i;
-				break;
-			}
-		}
-	}
-	/* The user is gone (filtered out or aged out): stay at the same height instead. */
-	list_clamp(&t->ulist, t->page);
-	if (n) {
-		t->sel_uid = t->users[t->ulist.sel].uid;
-		t->have_sel = true;
-	}
-}
-
-void tui_apply_peers(struct tui *t, size_t n)
-{
-	size_t i;
-
-	t->plist.n = (int)n;
-	if (t->have_sel_peer) {
-		for (i = 0; i < n; i++) {
-			if (t->peers[i].family == t->sel_peer[0] &&
-			    !memcmp(t->peers[i].addr, t->sel_peer + 1, 16)) {
-				t->plist.sel = (int)i;
-				break;
-			}
-		}
-	}
-	list_clamp(&t->plist, t->page);
-	if (n) {
-		t->sel_peer[0] = t->peers[t->plist.sel].family;
-		memcpy(t->sel_peer + 1, t->peers[t->plist.sel].addr, 16);
-		t->have_sel_peer = true;
-	}
-}
-
-static const char *name_of(void *ctx, uint32_t uid)
-{
-	return users_name(uid);
-}
-
-static void snapshot_ignore(struct tui *t)
-{
-	size_t i, n;
-
-	if (!t->coll)
-		return;
-	n = collector_ignore_count(t->coll);
-	if (n > TUI_MAX_IGNORE)
-		n = TUI_MAX_IGNORE;
-	for (i = 0; i < n; i++) {
-		bool on = false;
-		const struct ip_prefix *p = collector_ignore_get(t->coll, i, &on);
-
-		if (!p) {
-			n = i;
-			break;
-		}
-		t->ign[i].p = *p;
-		t->ign[i].on = on;
-	}
-	t->ilist.n = (int)n;
-	list_clamp(&t->ilist, t->page);
-	t->ign_active = collector_ignore_active(t->coll);
-}
-
-/* Copy what the views need; the lock is held only for the copies, never while drawing. */
-void tui_snapshot(struct tui *t)
-{
-	struct agg_view v = {
-		.sort = t->sort,
-		.invert = t->invert,
-		.filter = t->filter[0] ? t->filter : NULL,
-		.name = name_of,
-	};
-	struct monitor_stats st;
-	size_t nu, np = 0, i;
-	struct agg *a;
-
-	monitor_lock(t->mon);
-	a = monitor_agg(t->mon);
-	nu = agg_users(a, &v, t->users, TUI_MAX_USERS);
-	agg_get_totals(a, &t->totals);
-	if (t->view == VIEW_PEERS) {
-		np = agg_peers(a, t->peer_uid, t->peers, TUI_MAX_PEERS);
-		t->peer_user_known = agg_user_get(a, t->peer_uid, &t->peer_user);
-	}
-	monitor_unlock(t->mon);
-
-	/* Warm the name cache outside the lock so a slow NSS lookup never holds up the monitor. */
-	for (i = 0; i < nu; i++)
-		users_name(t->users[i].uid);
-
-	monitor_get_stats(t->mon, &st);
-	t->events = st.events;
-	t->lost = st.lost;
-	t->logging = st.logging;
-	t->log_errors = st.backend.write_errors;
-	t->log_healthy = st.backend.healthy || !st.backend.write_errors;
-	snprintf(t->log_error, sizeof(t->log_error), "%s", st.backend.last_error);
-
-	tui_apply_users(t, nu);
-	if (t->view == VIEW_PEERS)
-		tui_apply_peers(t, np);
-	snapshot_ignore(t);
-}
-
 static void curses_start(struct tui *t)
 {
+	if (!tcgetattr(STDIN_FILENO, &saved_tio))
+		have_tio = 1;
 	initscr();
+	prepare_reset();
 	curses_active = 1;
 	cbreak();
 	noecho();
@@ -246,7 +142,7 @@ int screen_run(struct tui *t)
 	curses_start(t);
 	if (t->resolve)
 		resolver_start();
-	tui_snapshot(t);
+	tui_refresh(t);
 	next = tm_now_ns() + delay_ns(t);
 
 	while (!tui_sig_quit) {
@@ -255,7 +151,7 @@ int screen_run(struct tui *t)
 		now = tm_now_ns();
 		if (now >= next) {
 			if (!t->paused)
-				tui_snapshot(t);
+				tui_refresh(t);
 			next = now + delay_ns(t);
 			redraw = true;	/* elapsed time and status expiry move even when paused */
 		}
@@ -286,9 +182,8 @@ int screen_run(struct tui *t)
 			/* ncurses has already taken the new size on KEY_RESIZE */
 			getmaxyx(stdscr, t->lines, t->cols);
 			t->page = views_list_rows(t->lines);
-			list_clamp(&t->ulist, t->page);
-			list_clamp(&t->plist, t->page);
-			list_clamp(&t->ilist, t->page);
+			for (int v = 0; v < VIEW__COUNT; v++)
+				list_clamp(&t->panes[v].list, t->page);
 			clearok(stdscr, TRUE);
 		}
 		if (t->resolve && t->view == VIEW_PEERS)
@@ -297,7 +192,7 @@ int screen_run(struct tui *t)
 			next = tm_now_ns() + delay_ns(t);
 		/* A changed view, sort or filter shows at once; paused data stays frozen otherwise. */
 		if (flags & RE_REFRESH)
-			tui_snapshot(t);
+			tui_refresh(t);
 		redraw = true;
 	}
 	curses_stop();

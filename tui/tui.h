@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * tmtop's screen state and the modules around it, shaped like htop's ScreenManager: the loop
- * (screen.c) copies rows from the aggregator when the delay expires, key actions (keys.c)
- * only change this state and return reaction flags, the views (views.c) only draw it.
+ * tmtop's screen state, shaped like htop's ScreenManager: the loop (screen.c) takes a snapshot
+ * from the source when the delay expires, key actions (keys.c) only change this state and
+ * return reaction flags, and the views (views.c) only draw it, each through the one list
+ * widget (list.c) over a column table (table.c).
  */
 #ifndef TUI_TUI_H
 #define TUI_TUI_H
@@ -11,23 +12,23 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include "meter/aggregator.h"
-#include "meter/iplist.h"
-
-struct monitor;
-struct collector;
-struct tm_cli;
+#include "meter/snapshot.h"
+#include "tui/source.h"
+#include "tui/table.h"
 
 enum tui_view {
 	VIEW_USERS,
-	VIEW_PEERS,
+	VIEW_PEERS,		/* one user's peers */
+	VIEW_PROCS,		/* one user's processes, or everyone's (P) */
+	VIEW_CONNS,		/* one process's connections */
 	VIEW_IGNORE,
+	VIEW__COUNT
 };
 
-/* What a line of text typed at the bottom is for. */
+/* What a line typed at the bottom is for. */
 enum tui_input {
 	INPUT_NONE,
-	INPUT_FILTER,		/* live user filter (F4, '\', '/') */
+	INPUT_FILTER,		/* live filter (F4, '\', '/') */
 	INPUT_PREFIX,		/* a new ignore entry ('a' in the ignore panel) */
 };
 
@@ -35,7 +36,7 @@ enum tui_input {
 enum {
 	RE_OK = 0,		/* nothing to do */
 	RE_REDRAW = 1 << 0,	/* draw again from the rows we hold */
-	RE_REFRESH = 1 << 1,	/* copy rows again now (sort, filter or view changed) */
+	RE_REFRESH = 1 << 1,	/* take a snapshot now (view, sort or filter changed) */
 	RE_QUIT = 1 << 2,
 	RE_RESIZE = 1 << 3,	/* the terminal changed size */
 	RE_DELAY = 1 << 4,	/* the refresh delay changed: reschedule */
@@ -48,63 +49,49 @@ struct tui_list {
 	int n;
 };
 
-struct tui_ignore_row {
-	struct ip_prefix p;
-	bool on;
+#define TUI_KEY_MAX 64
+
+/* One list view (htop's Panel): a table, its rows, the selection kept on the same entity. */
+struct pane {
+	const struct table *table;
+	int sort;			/* column index */
+	bool invert;
+	struct row *rows;		/* over the current snapshot */
+	struct tui_list list;
+	uint8_t sel_key[TUI_KEY_MAX];	/* identity of the selected row */
+	size_t sel_len;			/* 0: nothing selected yet */
 };
 
-#define TUI_MAX_USERS 4096
-#define TUI_MAX_PEERS 256
-#define TUI_MAX_IGNORE 2048
 #define TUI_TEXT_LEN 128
 #define TUI_STATUS_LEN 200
 
 struct tui {
-	struct monitor *mon;		/* NULL in unit tests */
-	struct collector *coll;		/* ignore-list edits; NULL in unit tests */
-	const char *cgroup;		/* for the header */
-	const char *log_target;		/* "/tmp/traffic_user_lo_<uid>.log" or "off" */
+	struct source *src;
+	const char *log_note;		/* the header's "Log" line when standalone */
 
 	/* what the user chose */
-	enum agg_sort sort;
-	bool invert;
-	char filter[TUI_TEXT_LEN];
-	bool mono;
-	bool bits;
-	bool resolve;
-	bool paused;
 	double delay;			/* seconds */
+	bool mono, bits, resolve, paused, ascii;
+	char filter[TUI_TEXT_LEN];
+	bool has_only;			/* -u USER: just this owner */
+	tm_owner_t only;
 
 	/* where the user is */
 	enum tui_view view;
+	enum tui_view back;		/* where Esc from the processes view goes */
 	bool help;
 	enum tui_input input;
 	char text[TUI_TEXT_LEN];	/* the line being typed for INPUT_PREFIX */
+	bool procs_all;			/* the processes view lists everyone */
+	tm_owner_t owner;		/* whose peers or processes */
+	tm_owner_t conn_owner;		/* whose connections ... */
+	uint32_t conn_tgid;		/* ... of which process */
+	struct pane panes[VIEW__COUNT];
 
-	/* the rows last copied, and the lists over them */
-	struct agg_user *users;		/* TUI_MAX_USERS */
-	struct tui_list ulist;
-	uint32_t sel_uid;		/* selection follows this uid across refreshes */
-	bool have_sel;
-
-	uint32_t peer_uid;		/* whose peers VIEW_PEERS shows */
-	struct agg_user peer_user;
-	bool peer_user_known;
-	struct agg_peer *peers;		/* TUI_MAX_PEERS */
-	struct tui_list plist;
-	uint8_t sel_peer[17];		/* family + address: follows the peer across re-sorts */
-	bool have_sel_peer;
-
-	struct tui_ignore_row *ign;	/* TUI_MAX_IGNORE */
-	struct tui_list ilist;
-	size_t ign_active;
-
-	struct agg_totals totals;
-	uint64_t events, lost;
-	bool logging;
-	uint64_t log_errors;
-	bool log_healthy;
-	char log_error[256];
+	/* the last snapshot and what went wrong getting one */
+	struct snapshot snap;
+	bool have_snap;
+	char source_error[TUI_STATUS_LEN];
 
 	char status[TUI_STATUS_LEN];	/* one-line message under the header */
 	bool status_error;
@@ -117,28 +104,40 @@ struct tui {
 
 /* keys.c: one table of actions; dispatch never draws. Returns RE_* flags. */
 int keys_dispatch(struct tui *t, int key);
-enum agg_sort sort_step(enum agg_sort s, int dir);	/* '<' -1, '>' +1, in column order */
 void list_clamp(struct tui_list *l, int page);
 void tui_status(struct tui *t, bool error, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+struct pane *tui_pane(struct tui *t);		/* the current view's pane */
+const struct row *pane_selected(const struct pane *p);
+
+/* model.c: the snapshot and the rows over it, outside curses */
+int tui_init(struct tui *t);
+void tui_free(struct tui *t);
+/* Take a snapshot for the current view and rebuild the panes; false when the source failed
+ * (t->source_error says why; the last snapshot stays). */
+bool tui_refresh(struct tui *t);
+void pane_rebuild(struct tui *t, struct pane *p, const tm_owner_t *only);
 
 /* screen.c */
-int tui_init(struct tui *t);		/* allocations only; no curses */
-void tui_free(struct tui *t);
-void tui_apply_users(struct tui *t, size_t n);	/* keep the selection on the same uid */
-void tui_apply_peers(struct tui *t, size_t n);
-void tui_snapshot(struct tui *t);	/* copy rows, totals, stats, ignore list */
 int screen_run(struct tui *t);		/* the interactive loop; 0 on a clean quit */
 
 /* views.c */
 void views_draw(struct tui *t);
 int views_list_rows(int lines);		/* rows available to a list at this height */
+void help_print(FILE *out);		/* the keys, for tmtop(8) and --help */
 
 /* colors.c */
 void colors_init(bool mono);
 
-/* batch.c: plain-text snapshots (format documented there) */
-int batch_run(struct tui *t, long iterations);
+/* batch.c: plain-text or JSON snapshots (format documented there) */
+struct batch_opts {
+	long iterations;		/* 0: until a signal */
+	bool json;
+	bool processes;			/* one line per process */
+	bool peers;			/* each user's peers */
+	const char *source_desc;	/* "standalone" / "meter:/run/tmtop/meter.sock" */
+};
+int batch_run(struct tui *t, const struct batch_opts *o);
 
 /* signals shared by batch and screen */
 extern volatile sig_atomic_t tui_sig_quit;	/* SIGINT, SIGTERM, SIGHUP (screen) */
