@@ -4,7 +4,7 @@
  * addresses, one a line. Every entry is stored in canonical form: host bits past the prefix
  * length are cleared, so "10.1.2.3/8" and "10.*.*.*" are the same entry (10.0.0.0/8) and
  * duplicates are detected by plain comparison. Nothing here prints; errors come back as
- * -errno plus a short reason that quotes the offending text.
+ * -errno plus a short reason that quotes the offending text, escaped (see put_escaped).
  */
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -24,23 +24,71 @@
 #define QUOTE_MAX	60		/* how much of a bad entry a reason quotes */
 #define LIST_FILE_MAX	(16 << 20)	/* lists are tiny; refuse to slurp a disk image */
 
-/* Fill reason with "<what>: '<text>'" and return -EINVAL. */
+/*
+ * Append text to dst (size dst_len, holding a string of length *o) with every byte outside
+ * printable ASCII, and the backslash itself, written as \xNN. A list file is untrusted and
+ * its reasons end up on the operator's terminal, where a quoted ESC could clear the screen,
+ * retitle the window or fake output; escaping the backslash too keeps the text unambiguous.
+ * Stops before the first byte whose escaped form would not fit, never inside an escape, and
+ * returns how many bytes of text went in.
+ */
+static size_t put_escaped(char *dst, size_t dst_len, size_t *o, const char *text, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		unsigned char c = text[i];
+		bool plain = c >= 0x20 && c < 0x7f && c != '\\';
+		size_t need = plain ? 1 : 4;
+
+		if (*o + need >= dst_len)
+			break;
+		if (plain) {
+			dst[(*o)++] = c;
+		} else {
+			dst[(*o)++] = '\\';
+			dst[(*o)++] = 'x';
+			dst[(*o)++] = hex[c >> 4];
+			dst[(*o)++] = hex[c & 15];
+		}
+	}
+	dst[*o] = '\0';
+	return i;
+}
+
+static void put_plain(char *dst, size_t dst_len, size_t *o, const char *s)
+{
+	put_escaped(dst, dst_len, o, s, strlen(s));
+}
+
+/*
+ * Fill reason with "<what>: '<text>'" and return -EINVAL. Both parts are escaped: <what> may
+ * carry a piece of the entry too ("bad prefix length '...'"). The quote shows at most
+ * QUOTE_MAX bytes of the entry and says "..." when it shows less.
+ */
 static int __attribute__((format(printf, 4, 5)))
 fail(char *reason, size_t reason_len, const char *text, const char *fmt, ...)
 {
-	size_t tlen = strlen(text);
+	char what[ENTRY_MAX + 64];
+	size_t tlen = strlen(text), o = 0, shown;
 	va_list ap;
 	int n;
 
 	if (!reason || !reason_len)
 		return -EINVAL;
+	reason[0] = '\0';
 	va_start(ap, fmt);
-	n = vsnprintf(reason, reason_len, fmt, ap);
+	n = vsnprintf(what, sizeof(what), fmt, ap);
 	va_end(ap);
-	if (n < 0 || (size_t)n >= reason_len)
+	if (n < 0)
 		return -EINVAL;
-	snprintf(reason + n, reason_len - n, ": '%.*s%s'", QUOTE_MAX, text,
-		 tlen > QUOTE_MAX ? "..." : "");
+	n = n < (int)sizeof(what) ? n : (int)sizeof(what) - 1;
+	if (put_escaped(reason, reason_len, &o, what, n) < (size_t)n)
+		return -EINVAL;
+	put_plain(reason, reason_len, &o, ": '");
+	shown = put_escaped(reason, reason_len, &o, text, tlen < QUOTE_MAX ? tlen : QUOTE_MAX);
+	put_plain(reason, reason_len, &o, shown < tlen ? "...'" : "'");
 	return -EINVAL;
 }
 
