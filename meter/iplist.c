@@ -370,6 +370,79 @@ static void set_error(struct iplist_error *err, int line, const char *reason)
 	snprintf(err->reason, sizeof(err->reason), "%s", reason);
 }
 
+static bool prefix_equal(const struct ip_prefix *a, const struct ip_prefix *b)
+{
+	return a->family == b->family && a->len == b->len &&
+	       !memcmp(a->addr, b->addr, a->family == TM_AF_INET ? 4 : 16);
+}
+
+/* Append without the duplicate check. */
+static int push(struct iplist *l, const struct ip_prefix *p)
+{
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 16;
+		struct ip_prefix *v = reallocarray(l->v, cap, sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		l->v = v;
+		l->cap = cap;
+	}
+	l->v[l->n++] = *p;
+	return 0;
+}
+
+/* Orders indices into v by prefix, then by position, so equal prefixes sort first-seen first. */
+static int cmp_index(const void *a, const void *b, void *ctx)
+{
+	const struct ip_prefix *v = ctx;
+	size_t i = *(const size_t *)a, j = *(const size_t *)b;
+	const struct ip_prefix *p = &v[i], *q = &v[j];
+	int c;
+
+	if (p->family != q->family)
+		return p->family < q->family ? -1 : 1;
+	if (p->len != q->len)
+		return p->len < q->len ? -1 : 1;
+	c = memcmp(p->addr, q->addr, p->family == TM_AF_INET ? 4 : 16);
+	if (c)
+		return c;
+	return i < j ? -1 : i > j;
+}
+
+/*
+ * Keep the first occurrence of every prefix, in input order. A check per appended entry is
+ * quadratic (50,000 entries took seconds); sorting indices is O(n log n) and needs n words.
+ */
+static int dedupe(struct iplist *l)
+{
+	size_t *idx, o = 0;
+	bool *drop;
+
+	if (l->n < 2)
+		return 0;
+	idx = malloc(l->n * sizeof(*idx));
+	drop = calloc(l->n, sizeof(*drop));
+	if (!idx || !drop) {
+		free(idx);
+		free(drop);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < l->n; i++)
+		idx[i] = i;
+	qsort_r(idx, l->n, sizeof(*idx), cmp_index, l->v);
+	for (size_t i = 1; i < l->n; i++)
+		if (prefix_equal(&l->v[idx[i]], &l->v[idx[i - 1]]))
+			drop[idx[i]] = true;
+	for (size_t i = 0; i < l->n; i++)
+		if (!drop[i])
+			l->v[o++] = l->v[i];
+	l->n = o;
+	free(idx);
+	free(drop);
+	return 0;
+}
+
 /*
  * 'out' is treated as uninitialised and overwritten (callers own at most one list at a
  * time); on error it is left empty so a refused list can never be half-applied.
@@ -422,11 +495,16 @@ int iplist_parse(const char *buf, size_t len, struct iplist *out, struct iplist_
 			set_error(err, line, reason);
 			goto cleanup;
 		}
-		ret = iplist_append(&l, &pfx);
-		if (ret == -ENOMEM) {
-			set_error(err, line, strerror(ENOMEM));
+		ret = push(&l, &pfx);
+		if (ret) {
+			set_error(err, line, strerror(-ret));
 			goto cleanup;
 		}
+	}
+	ret = dedupe(&l);
+	if (ret) {
+		set_error(err, 0, strerror(-ret));
+		goto cleanup;
 	}
 	*out = l;
 	return 0;
@@ -536,27 +614,11 @@ cleanup:
 	return ret;
 }
 
-static bool prefix_equal(const struct ip_prefix *a, const struct ip_prefix *b)
-{
-	return a->family == b->family && a->len == b->len &&
-	       !memcmp(a->addr, b->addr, a->family == TM_AF_INET ? 4 : 16);
-}
-
 int iplist_append(struct iplist *l, const struct ip_prefix *p)
 {
 	if (iplist_find(l, p) >= 0)
 		return -EEXIST;
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 16;
-		struct ip_prefix *v = reallocarray(l->v, cap, sizeof(*v));
-
-		if (!v)
-			return -ENOMEM;
-		l->v = v;
-		l->cap = cap;
-	}
-	l->v[l->n++] = *p;
-	return 0;
+	return push(l, p);
 }
 
 int iplist_find(const struct iplist *l, const struct ip_prefix *p)

@@ -404,6 +404,53 @@ static void test_parse_duplicates(void **state)
 	iplist_free(&l);
 }
 
+/* Distinct entries, alternating families; alt = the same prefix in another spelling. */
+static int many_entry(char *buf, size_t len, unsigned int i, bool alt)
+{
+	if (i % 2)
+		return snprintf(buf, len, alt ? "2001:db8:%x::*\n" : "2001:db8:%x::/48\n", i);
+	return snprintf(buf, len, alt ? "10.%u.%u.%u/32\n" : "10.%u.%u.%u\n", i >> 16,
+			(i >> 8) & 255, i & 255);
+}
+
+/*
+ * 50,000 entries plus 10,000 duplicates: kept once each, at the first occurrence. Once a check
+ * per entry made this quadratic (seconds); the test has no timing assertion, only the result.
+ */
+static void test_parse_many(void **state)
+{
+	const unsigned int n = 50000;
+	size_t cap = 64 * (n + n / 5 + 1), o = 0;
+	char *text = malloc(cap), want[64], got[IP_PREFIX_STRLEN];
+	struct iplist_error err;
+	struct iplist l;
+
+	assert_non_null(text);
+	/* The last entry first, spelled differently: it is kept here, not at the end. */
+	o += many_entry(text + o, cap - o, n - 1, true);
+	for (unsigned int i = 0; i < n; i++) {
+		o += many_entry(text + o, cap - o, i, false);
+		if (i && i % 5 == 0)
+			o += many_entry(text + o, cap - o, i / 2, i % 2);
+	}
+	assert_true(o < cap);
+	assert_int_equal(iplist_parse(text, o, &l, &err), 0);
+	assert_int_equal(l.n, n);
+	for (unsigned int k = 0; k < n; k++) {
+		unsigned int i = k ? k - 1 : n - 1;
+
+		many_entry(want, sizeof(want), i, false);
+		want[strcspn(want, "\n")] = '\0';
+		if (!strchr(want, '/'))
+			strcat(want, "/32");
+		assert_non_null(ip_prefix_format(&l.v[k], got, sizeof(got)));
+		if (strcmp(got, want))
+			fail_msg("entry %u is %s, expected %s", k, got, want);
+	}
+	iplist_free(&l);
+	free(text);
+}
+
 static void test_parse_errors_refuse_everything(void **state)
 {
 	static const struct {
@@ -859,6 +906,7 @@ int main(void)
 		cmocka_unit_test(test_reason_escapes_input),
 		cmocka_unit_test(test_parse_list),
 		cmocka_unit_test(test_parse_duplicates),
+		cmocka_unit_test(test_parse_many),
 		cmocka_unit_test(test_parse_errors_refuse_everything),
 		cmocka_unit_test(test_parse_buffer_bounds),
 		cmocka_unit_test(test_load_file),
