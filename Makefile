@@ -2,7 +2,18 @@
 # One Makefile for everything: the BPF object and its skeleton, the engine (meter/), the
 # backends, the screen (tui/), the tools, the tests and the benchmark.
 
+# SANITIZE=1 builds every user-space object, program and test with ASan and UBSan into a tree
+# of its own, programs included, so a normal build (./tmtop, .output) is never clobbered.
+SANITIZE ?=
+ifeq ($(SANITIZE),1)
+OUTPUT   ?= .output-san
+SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+BIN      := $(OUTPUT)/
+else
 OUTPUT   ?= .output
+SAN_FLAGS :=
+BIN      :=
+endif
 CC       ?= gcc
 CLANG    ?= clang
 BPFTOOL  ?= $(shell command -v bpftool 2>/dev/null || ls /usr/sbin/bpftool /usr/lib/linux-tools/*/bpftool 2>/dev/null | head -n1)
@@ -11,8 +22,10 @@ MULTIARCH := $(shell $(CC) -print-multiarch 2>/dev/null)
 VERSION  := 0.1.0
 
 CFLAGS   ?= -O2 -g
-CFLAGS   += -std=gnu11 -Wall -Wextra -Wno-unused-parameter -Wshadow -D_GNU_SOURCE \
-	    -DTM_VERSION='"$(VERSION)"' -I$(OUTPUT) -Ibpf -I. -MMD -MP
+# What the build needs whatever CFLAGS says: "make CFLAGS=-O0" replaces CFLAGS, not these.
+TM_CFLAGS := -std=gnu11 -Wall -Wextra -Wno-unused-parameter -Wshadow -D_GNU_SOURCE \
+	     -DTM_VERSION='"$(VERSION)"' -I$(OUTPUT) -Ibpf -I. -MMD -MP $(SAN_FLAGS)
+TM_LDFLAGS := $(SAN_FLAGS)
 LDLIBS_BPF := $(shell pkg-config --libs libbpf 2>/dev/null || echo -lbpf) -lelf -lz
 LDLIBS_CURSES := $(shell pkg-config --libs ncursesw 2>/dev/null || echo -lncursesw)
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Ibpf \
@@ -30,12 +43,31 @@ LIBTUI      := $(OUTPUT)/libtui.a
 UNIT_TESTS  := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(wildcard tests/unit/test_*.c))
 BPF_TESTS   := $(patsubst tests/bpf/%.c,$(OUTPUT)/tests/%,$(wildcard tests/bpf/test_*.c))
 
-APPS := traffic_meter.bpf.o traffic_meter_user ipmask_tool tmtop
+PROGS := traffic_meter_user ipmask_tool tmtop
+APPS := $(addprefix $(BIN),$(PROGS))
+
+# Where tests/run.sh and the bats suites find the programs and the cmocka binaries.
+export TM_BIN_DIR := $(abspath $(if $(BIN),$(BIN),.))
+export TM_TEST_DIR := $(abspath $(OUTPUT)/tests)
+ifeq ($(SANITIZE),1)
+# Reports go to files that tests/run.sh turns into one more suite: a leak in a logger that a
+# test stops with SIGTERM is seen there even when the test never looks at the exit status.
+export TM_SAN_LOG_DIR := $(abspath $(OUTPUT)/sanitizer)
+export ASAN_OPTIONS ?= halt_on_error=1:detect_leaks=1:log_path=$(TM_SAN_LOG_DIR)/asan
+export UBSAN_OPTIONS ?= halt_on_error=1:print_stacktrace=1:log_path=$(TM_SAN_LOG_DIR)/ubsan
+endif
 
 .PHONY: all clean deps test check run bench screenshots masks tests format
 .DELETE_ON_ERROR:
 
-all: $(APPS)
+# The sanitized build leaves the root alone: no copy of the BPF object there either.
+all: $(if $(BIN),,traffic_meter.bpf.o) $(APPS)
+
+ifneq ($(BIN),)
+# "make SANITIZE=1 tmtop" builds $(OUTPUT)/tmtop.
+.PHONY: $(PROGS)
+$(PROGS): %: $(BIN)%
+endif
 
 $(OUTPUT) $(OUTPUT)/meter $(OUTPUT)/backend $(OUTPUT)/tui $(OUTPUT)/tools $(OUTPUT)/tests:
 	@mkdir -p $@
@@ -54,7 +86,7 @@ $(OUTPUT)/traffic_meter.skel.h: $(OUTPUT)/traffic_meter.bpf.o
 # --- user space ------------------------------------------------------------------------------
 $(OUTPUT)/%.o: %.c | $(OUTPUT)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -c $< -o $@
+	$(CC) $(CFLAGS) $(TM_CFLAGS) -c $< -o $@
 
 # Everything in meter/ may include the skeleton; generate it first.
 $(METER_OBJ) $(BACKEND_OBJ) $(TUI_OBJ) $(OUTPUT)/tui/main.o $(OUTPUT)/tools/traffic_meter_user.o: \
@@ -66,25 +98,26 @@ $(LIBMETER): $(METER_OBJ) $(BACKEND_OBJ)
 $(LIBTUI): $(TUI_OBJ)
 	$(AR) rcs $@ $^
 
-traffic_meter_user: $(OUTPUT)/tools/traffic_meter_user.o $(LIBMETER)
-	$(CC) $(LDFLAGS) $^ $(LDLIBS_BPF) -lpthread -o $@
+$(BIN)traffic_meter_user: $(OUTPUT)/tools/traffic_meter_user.o $(LIBMETER)
+	$(CC) $(LDFLAGS) $(TM_LDFLAGS) $^ $(LDLIBS_BPF) -lpthread -o $@
 
-ipmask_tool: $(OUTPUT)/tools/ipmask_tool.o $(LIBMETER)
-	$(CC) $(LDFLAGS) $^ $(LDLIBS_BPF) -o $@
+$(BIN)ipmask_tool: $(OUTPUT)/tools/ipmask_tool.o $(LIBMETER)
+	$(CC) $(LDFLAGS) $(TM_LDFLAGS) $^ $(LDLIBS_BPF) -o $@
 
-tmtop: $(OUTPUT)/tui/main.o $(LIBTUI) $(LIBMETER)
-	$(CC) $(LDFLAGS) $^ $(LDLIBS_CURSES) $(LDLIBS_BPF) -lpthread -o $@
+$(BIN)tmtop: $(OUTPUT)/tui/main.o $(LIBTUI) $(LIBMETER)
+	$(CC) $(LDFLAGS) $(TM_LDFLAGS) $^ $(LDLIBS_CURSES) $(LDLIBS_BPF) -lpthread -o $@
 
 # Regenerate the compiled-in default ignore list from its source list.
-masks: ipmask_tool
-	./ipmask_tool bpf/ip_list.txt > bpf/untracked_masks.h.new && mv bpf/untracked_masks.h.new bpf/untracked_masks.h
+masks: $(BIN)ipmask_tool
+	$(TM_BIN_DIR)/ipmask_tool bpf/ip_list.txt > bpf/untracked_masks.h.new && mv bpf/untracked_masks.h.new bpf/untracked_masks.h
 
 # --- tests -----------------------------------------------------------------------------------
 $(OUTPUT)/tests/%: tests/unit/%.c $(LIBTUI) $(LIBMETER) | $(OUTPUT)/tests
-	$(CC) $(CFLAGS) $< $(LIBTUI) $(LIBMETER) -lcmocka $(LDLIBS_BPF) $(LDLIBS_CURSES) -lpthread -o $@
+	$(CC) $(CFLAGS) $(TM_CFLAGS) $(LDFLAGS) $< $(LIBTUI) $(LIBMETER) -lcmocka $(LDLIBS_BPF) \
+		$(LDLIBS_CURSES) -lpthread -o $@
 
 $(OUTPUT)/tests/%: tests/bpf/%.c $(LIBMETER) $(OUTPUT)/traffic_meter.skel.h | $(OUTPUT)/tests
-	$(CC) $(CFLAGS) $< $(LIBMETER) -lcmocka $(LDLIBS_BPF) -lpthread -o $@
+	$(CC) $(CFLAGS) $(TM_CFLAGS) $(LDFLAGS) $< $(LIBMETER) -lcmocka $(LDLIBS_BPF) -lpthread -o $@
 
 tests: all $(UNIT_TESTS) $(BPF_TESTS)
 
@@ -101,7 +134,7 @@ deps:
 
 run: deps
 	$(MAKE) all
-	./tmtop
+	$(TM_BIN_DIR)/tmtop
 
 bench: deps
 	$(MAKE) all
@@ -116,6 +149,6 @@ format:
 	clang-format -i $(wildcard bpf/*.c bpf/*.h meter/*.[ch] backend/*.[ch] tui/*.[ch] tools/*.c tests/*/*.c)
 
 clean:
-	rm -rf $(OUTPUT) $(APPS)
+	rm -rf $(OUTPUT) $(APPS) $(if $(BIN),,traffic_meter.bpf.o .output-san)
 
 -include $(shell find $(OUTPUT) -name '*.d' 2>/dev/null)
