@@ -57,7 +57,8 @@ export ASAN_OPTIONS ?= halt_on_error=1:detect_leaks=1:log_path=$(TM_SAN_LOG_DIR)
 export UBSAN_OPTIONS ?= halt_on_error=1:print_stacktrace=1:log_path=$(TM_SAN_LOG_DIR)/ubsan
 endif
 
-.PHONY: all clean deps test check run bench screenshots masks tests format
+.PHONY: all clean deps test check run bench screenshots masks tests format fuzzers fuzz \
+	fuzz-ci fuzz-merge fuzzers-if-possible
 .DELETE_ON_ERROR:
 
 # The sanitized build leaves the root alone: no copy of the BPF object there either.
@@ -119,7 +120,7 @@ $(OUTPUT)/tests/%: tests/unit/%.c $(LIBTUI) $(LIBMETER) | $(OUTPUT)/tests
 $(OUTPUT)/tests/%: tests/bpf/%.c $(LIBMETER) $(OUTPUT)/traffic_meter.skel.h | $(OUTPUT)/tests
 	$(CC) $(CFLAGS) $(TM_CFLAGS) $(LDFLAGS) $< $(LIBMETER) -lcmocka $(LDLIBS_BPF) -lpthread -o $@
 
-tests: all $(UNIT_TESTS) $(BPF_TESTS)
+tests: all $(UNIT_TESTS) $(BPF_TESTS) fuzzers-if-possible
 
 # The README's test command: install what is missing, build, run the whole suite.
 test: deps
@@ -144,6 +145,51 @@ screenshots: deps
 	TMTOP_DEPS=screenshots scripts/deps.sh
 	$(MAKE) all
 	scripts/screenshots.sh
+
+# --- fuzzing ---------------------------------------------------------------------------------
+# libFuzzer harnesses in tests/fuzz/, built with clang whatever CC is, with ASan and UBSan; the
+# code under test is compiled with the same instrumentation into $(FUZZ_OUT).
+FUZZ_OUT     := $(OUTPUT)/fuzz
+FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+FUZZ_CFLAGS  := -g -O1 -std=gnu11 -D_GNU_SOURCE -Ibpf -I. $(FUZZ_SAN)
+FUZZ_SECONDS ?= 60
+FUZZ_BINS    := $(patsubst tests/fuzz/%.c,$(FUZZ_OUT)/%,$(wildcard tests/fuzz/fuzz_*.c))
+export TM_FUZZ_DIR := $(abspath $(FUZZ_OUT))
+
+$(FUZZ_OUT)/obj/%.o: %.c
+	@mkdir -p $(@D)
+	$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c $< -o $@
+
+$(FUZZ_OUT)/fuzz_iplist: $(FUZZ_OUT)/obj/meter/iplist.o
+$(FUZZ_OUT)/fuzz_csv_row $(FUZZ_OUT)/fuzz_csv_tail: $(FUZZ_OUT)/obj/backend/csv.o
+
+$(FUZZ_OUT)/fuzz_%: tests/fuzz/fuzz_%.c
+	@mkdir -p $(@D)
+	$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer $(filter %.c %.o,$^) -o $@
+
+fuzzers: $(FUZZ_BINS)
+
+# Part of "make tests" where clang's libFuzzer runtime exists; tests/fuzz/run.sh reports the
+# suite as skipped where it does not.
+fuzzers-if-possible:
+	@if printf 'int LLVMFuzzerTestOneInput(const char *d, unsigned long n) { return 0; }' | \
+	    $(CLANG) -x c -fsanitize=fuzzer - -o /dev/null 2>/dev/null; then \
+		$(MAKE) --no-print-directory fuzzers; \
+	else \
+		echo "fuzz: clang cannot link -fsanitize=fuzzer (libclang-rt-14-dev missing?): fuzzers not built" >&2; \
+	fi
+
+# Each harness for FUZZ_SECONDS; what it finds goes to $(FUZZ_OUT)/found/<name>, not into git.
+fuzz: fuzzers
+	tests/fuzz/run.sh --seconds $(FUZZ_SECONDS)
+
+# What tests/run.sh runs: the checked-in corpus once, then 10 s of fuzzing per harness.
+fuzz-ci: fuzzers
+	tests/fuzz/run.sh --ci
+
+# Add to the checked-in corpus only what "make fuzz" found that adds coverage.
+fuzz-merge: fuzzers
+	tests/fuzz/run.sh --merge
 
 format:
 	clang-format -i $(wildcard bpf/*.c bpf/*.h meter/*.[ch] backend/*.[ch] tui/*.[ch] tools/*.c tests/*/*.c)

@@ -46,6 +46,10 @@ for t in "${TM_TEST_DIR:-.output/tests}"/test_*; do
 	run_tap "$t" timeout 300 "$t"
 done
 
+if selected tests/fuzz/run.sh; then
+	run_tap tests/fuzz/run.sh timeout 600 tests/fuzz/run.sh --ci
+fi
+
 for f in tests/integration/*.bats tests/tui/*.bats bench/*.bats; do
 	[ -f "$f" ] && selected "$f" || continue
 	run_tap "$f" timeout 1200 bats --tap "$f"
