@@ -6,6 +6,7 @@
 #                 fuzzing; what the fuzzer finds goes to a temporary directory (tests/run.sh)
 #   --seconds N   N seconds each; what it finds is kept in $TM_FUZZ_DIR/found/<name>
 #   --merge       add to tests/fuzz/corpus/<name> only what found/<name> adds in coverage
+#                 (new edges, not new hit counts, to keep the corpus small)
 # A crash leaves its input in $TM_FUZZ_DIR/artifacts/; rerun it with "<fuzzer> <file>".
 # FUZZERS="iplist csv_row" limits the run to those harnesses.
 set -u
@@ -78,7 +79,9 @@ for n in "${names[@]}"; do
 	if [ "$mode" = merge ]; then
 		found=$dir/found/$n
 		before=$(ls "$corpus" | sort)
-		if [ -d "$found" ] && "$bin" "$@" -merge=1 "$corpus" "$found" > "$log" 2>&1; then
+		# Edges only (no hit counts): an input that merely runs a loop more often stays out.
+		if [ -d "$found" ] && "$bin" "$@" -merge=1 -use_counters=0 "$corpus" "$found" \
+			> "$log" 2>&1; then
 			added=$(comm -13 <(echo "$before") <(ls "$corpus" | sort) | wc -l)
 			echo "ok $i - merge $n: $added new file(s) in $corpus"
 		elif [ ! -d "$found" ]; then
