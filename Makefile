@@ -176,7 +176,8 @@ fuzzers-if-possible:
 	    $(CLANG) -x c -fsanitize=fuzzer - -o /dev/null 2>/dev/null; then \
 		$(MAKE) --no-print-directory fuzzers; \
 	else \
-		echo "fuzz: clang cannot link -fsanitize=fuzzer (libclang-rt-14-dev missing?): fuzzers not built" >&2; \
+		echo "fuzz: clang cannot link -fsanitize=fuzzer (libclang-rt-dev missing?):" \
+		     "fuzzers not built" >&2; \
 	fi
 
 # Each harness for FUZZ_SECONDS; what it finds goes to $(FUZZ_OUT)/found/<name>, not into git.

@@ -66,7 +66,7 @@ for n in "${names[@]}"; do
 		if probe; then
 			echo "ok $i - fuzz $n # SKIP not built (make fuzzers)"
 		else
-			echo "ok $i - fuzz $n # SKIP clang's libFuzzer runtime is missing (libclang-rt-14-dev)"
+			echo "ok $i - fuzz $n # SKIP clang's libFuzzer runtime is missing (libclang-rt-dev)"
 		fi
 		continue
 	fi
