@@ -3,7 +3,7 @@
  * libFuzzer harness for how the CSV backend takes over an existing log file (the tail reader
  * is static in backend/csv.c, so it is reached through the backend itself). The input is the
  * file's content as a crash, a disk-full, another program or an attacker with the file's
- * owner's rights left it. Per input: write it as traffic_user_fz_1.log in a scratch directory,
+ * owner's rights left it. Per input: write it as traffic_user_fz_1.log in a fresh directory,
  * open the backend there, log one record, close; open it again, log a second one, close. Then
  * the file must keep the invariant csv.c promises:
  *  - what was there up to its last line break is untouched (only a torn last line may go);
@@ -32,13 +32,11 @@
 
 static char dir[64], path[128];
 
-static void remove_dir(void)
-{
-	unlink(path);
-	rmdir(dir);
-}
-
-int LLVMFuzzerInitialize(int *argc, char ***argv)
+/*
+ * A fresh directory per input, removed again before the next: libFuzzer may end the process
+ * with _Exit (time limit, signals), past any atexit handler, and must not leave one behind.
+ */
+static void make_dir(void)
 {
 	const char *tmp = getenv("TMPDIR");
 
@@ -46,8 +44,12 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	if (!mkdtemp(dir))
 		abort();
 	snprintf(path, sizeof(path), "%s/%s", dir, LOG_NAME);
-	atexit(remove_dir);
-	return 0;
+}
+
+static void remove_dir(void)
+{
+	unlink(path);
+	rmdir(dir);
 }
 
 static void write_all(int fd, const uint8_t *p, size_t n)
@@ -128,6 +130,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		b.direction = data[size - 2] & 1 ? TM_DIR_OUT : TM_DIR_IN;
 	}
 
+	make_dir();
 	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0)
 		abort();
@@ -137,6 +140,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	log_one(&a);
 	log_one(&b);
 	file = read_all(&len);
+	remove_dir();
 
 	/* Complete lines that were there are there still, byte for byte. */
 	nl = memrchr(data, '\n', size);
