@@ -2,7 +2,18 @@
 # One Makefile for everything: the BPF object and its skeleton, the engine (meter/), the
 # backends, the service, the screen (tui/), the tools, the tests, the benchmark and install.
 
+# SANITIZE=1 builds every user-space object, program and test with ASan and UBSan into a tree
+# of its own, programs included, so a normal build (./tmtop, .output) is never clobbered.
+SANITIZE ?=
+ifeq ($(SANITIZE),1)
+OUTPUT   ?= .output-san
+SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+BIN      := $(OUTPUT)/
+else
 OUTPUT   ?= .output
+SAN_FLAGS :=
+BIN      :=
+endif
 CC       ?= gcc
 CLANG    ?= clang
 BPFTOOL  ?= $(shell command -v bpftool 2>/dev/null || ls /usr/sbin/bpftool /usr/lib/linux-tools/*/bpftool 2>/dev/null | head -n1)
@@ -13,9 +24,11 @@ VERSION  := 0.2.0
 
 # CFLAGS is the user's (make CFLAGS='-O0 -g' works); what the build needs is TM_CFLAGS.
 CFLAGS   ?= -O2 -g
-TM_CFLAGS := -std=gnu11 -Wall -Wextra -Wno-unused-parameter -Wno-format-truncation -Wshadow -D_GNU_SOURCE \
-	     -DTM_VERSION='"$(VERSION)"' -I$(OUTPUT) -Ibpf -I. -MMD -MP \
-	     $(shell pkg-config --cflags json-c 2>/dev/null)
+# What the build needs whatever CFLAGS says: "make CFLAGS=-O0" replaces CFLAGS, not these.
+TM_CFLAGS := -std=gnu11 -Wall -Wextra -Wno-unused-parameter -Wno-format-truncation -Wshadow \
+	     -D_GNU_SOURCE -DTM_VERSION='"$(VERSION)"' -I$(OUTPUT) -Ibpf -I. -MMD -MP \
+	     $(shell pkg-config --cflags json-c 2>/dev/null) $(SAN_FLAGS)
+TM_LDFLAGS := $(SAN_FLAGS)
 LDLIBS_BPF := $(shell pkg-config --libs libbpf 2>/dev/null || echo -lbpf) -lelf -lz
 LDLIBS_CURSES := $(shell pkg-config --libs ncursesw 2>/dev/null || echo -lncursesw)
 LDLIBS_JSON := $(shell pkg-config --libs json-c 2>/dev/null || echo -ljson-c)
@@ -39,12 +52,32 @@ LDLIBS_ALL  := $(LDLIBS_JSON) $(LDLIBS_CURSES) $(LDLIBS_BPF) -lpthread -lm
 UNIT_TESTS  := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(wildcard tests/unit/test_*.c))
 BPF_TESTS   := $(patsubst tests/bpf/%.c,$(OUTPUT)/tests/%,$(wildcard tests/bpf/test_*.c))
 
-APPS := traffic_meter.bpf.o traffic_meter_user ipmask_tool tmtop
+PROGS := traffic_meter_user ipmask_tool tmtop
+APPS := $(addprefix $(BIN),$(PROGS))
 
-.PHONY: all clean deps test check run bench screenshots masks tests format
+# Where tests/run.sh and the bats suites find the programs and the cmocka binaries.
+export TM_BIN_DIR := $(abspath $(if $(BIN),$(BIN),.))
+export TM_TEST_DIR := $(abspath $(OUTPUT)/tests)
+ifeq ($(SANITIZE),1)
+# Reports go to files that tests/run.sh turns into one more suite: a leak in a logger that a
+# test stops with SIGTERM is seen there even when the test never looks at the exit status.
+export TM_SAN_LOG_DIR := $(abspath $(OUTPUT)/sanitizer)
+export ASAN_OPTIONS ?= halt_on_error=1:detect_leaks=1:log_path=$(TM_SAN_LOG_DIR)/asan
+export UBSAN_OPTIONS ?= halt_on_error=1:print_stacktrace=1:log_path=$(TM_SAN_LOG_DIR)/ubsan
+endif
+
+.PHONY: all clean deps test check run bench screenshots masks tests format fuzzers fuzz \
+	fuzz-ci fuzz-merge fuzzers-if-possible
 .DELETE_ON_ERROR:
 
-all: $(APPS)
+# The sanitized build leaves the root alone: no copy of the BPF object there either.
+all: $(if $(BIN),,traffic_meter.bpf.o) $(APPS)
+
+ifneq ($(BIN),)
+# "make SANITIZE=1 tmtop" builds $(OUTPUT)/tmtop.
+.PHONY: $(PROGS)
+$(PROGS): %: $(BIN)%
+endif
 
 $(OUTPUT) $(OUTPUT)/tests:
 	@mkdir -p $@
@@ -69,7 +102,7 @@ $(OUTPUT)/traffic_meter.skel.h: $(OUTPUT)/traffic_meter.bpf.o
 # --- user space ------------------------------------------------------------------------------
 $(OUTPUT)/%.o: %.c | $(OUTPUT)
 	@mkdir -p $(@D)
-	$(CC) $(TM_CFLAGS) $(CFLAGS) -c $< -o $@
+	$(CC) $(CFLAGS) $(TM_CFLAGS) -c $< -o $@
 
 # Only the collector includes the skeleton; it must exist before anything that may.
 $(METER_OBJ) $(BACKEND_OBJ) $(SERVICE_OBJ) $(TUI_OBJ) $(OUTPUT)/tui/main.o \
@@ -84,27 +117,28 @@ $(LIBSERVICE): $(SERVICE_OBJ)
 $(LIBTUI): $(TUI_OBJ)
 	$(AR) rcs $@ $^
 
-traffic_meter_user: $(OUTPUT)/tools/traffic_meter_user.o $(LIBSERVICE) $(LIBMETER)
-	$(CC) $(LDFLAGS) $^ $(LDLIBS_JSON) $(LDLIBS_BPF) -lpthread -lm -o $@
+$(BIN)traffic_meter_user: $(OUTPUT)/tools/traffic_meter_user.o $(LIBSERVICE) $(LIBMETER)
+	$(CC) $(LDFLAGS) $(TM_LDFLAGS) $^ $(LDLIBS_JSON) $(LDLIBS_BPF) -lpthread -lm -o $@
 
-ipmask_tool: $(OUTPUT)/tools/ipmask_tool.o $(LIBMETER)
-	$(CC) $(LDFLAGS) $^ $(LDLIBS_BPF) -o $@
+$(BIN)ipmask_tool: $(OUTPUT)/tools/ipmask_tool.o $(LIBMETER)
+	$(CC) $(LDFLAGS) $(TM_LDFLAGS) $^ $(LDLIBS_BPF) -o $@
 
-tmtop: $(OUTPUT)/tui/main.o $(LIBS_ALL)
-	$(CC) $(LDFLAGS) $^ $(LDLIBS_ALL) -o $@
+$(BIN)tmtop: $(OUTPUT)/tui/main.o $(LIBS_ALL)
+	$(CC) $(LDFLAGS) $(TM_LDFLAGS) $^ $(LDLIBS_ALL) -o $@
 
 # Regenerate the compiled-in default ignore list from its source list.
-masks: ipmask_tool
-	./ipmask_tool bpf/ip_list.txt > bpf/untracked_masks.h.new && mv bpf/untracked_masks.h.new bpf/untracked_masks.h
+masks: $(BIN)ipmask_tool
+	$(TM_BIN_DIR)/ipmask_tool bpf/ip_list.txt > bpf/untracked_masks.h.new && mv bpf/untracked_masks.h.new bpf/untracked_masks.h
 
 # --- tests -----------------------------------------------------------------------------------
 $(OUTPUT)/tests/%: tests/unit/%.c $(LIBS_ALL) | $(OUTPUT)/tests
-	$(CC) $(TM_CFLAGS) $(CFLAGS) $< $(LIBS_ALL) -lcmocka $(LDLIBS_ALL) -o $@
+	$(CC) $(CFLAGS) $(TM_CFLAGS) $(LDFLAGS) $(TM_LDFLAGS) $< $(LIBS_ALL) -lcmocka $(LDLIBS_ALL) -o $@
 
 $(OUTPUT)/tests/%: tests/bpf/%.c $(LIBMETER) $(OUTPUT)/traffic_meter.skel.h | $(OUTPUT)/tests
-	$(CC) $(TM_CFLAGS) $(CFLAGS) $< $(LIBMETER) -lcmocka $(LDLIBS_BPF) -lpthread -o $@
+	$(CC) $(CFLAGS) $(TM_CFLAGS) $(LDFLAGS) $(TM_LDFLAGS) $< $(LIBMETER) -lcmocka $(LDLIBS_BPF) \
+		-lpthread -o $@
 
-tests: all $(UNIT_TESTS) $(BPF_TESTS)
+tests: all $(UNIT_TESTS) $(BPF_TESTS) fuzzers-if-possible
 
 # The README's test command: install what is missing, build, run the whole suite.
 test: deps
@@ -119,7 +153,7 @@ deps:
 
 run: deps
 	$(MAKE) all
-	./tmtop
+	$(TM_BIN_DIR)/tmtop
 
 bench: deps
 	$(MAKE) all
@@ -130,10 +164,57 @@ screenshots: deps
 	$(MAKE) all
 	scripts/screenshots.sh
 
+# --- fuzzing ---------------------------------------------------------------------------------
+# libFuzzer harnesses in tests/fuzz/, built with clang whatever CC is, with ASan and UBSan; the
+# code under test is compiled with the same instrumentation into $(FUZZ_OUT).
+FUZZ_OUT     := $(OUTPUT)/fuzz
+FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+FUZZ_CFLAGS  := -g -O1 -std=gnu11 -D_GNU_SOURCE -Ibpf -I. $(FUZZ_SAN)
+FUZZ_SECONDS ?= 60
+FUZZ_BINS    := $(patsubst tests/fuzz/%.c,$(FUZZ_OUT)/%,$(wildcard tests/fuzz/fuzz_*.c))
+export TM_FUZZ_DIR := $(abspath $(FUZZ_OUT))
+
+$(FUZZ_OUT)/obj/%.o: %.c
+	@mkdir -p $(@D)
+	$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c $< -o $@
+
+$(FUZZ_OUT)/fuzz_iplist: $(FUZZ_OUT)/obj/meter/iplist.o
+$(FUZZ_OUT)/fuzz_csv_row $(FUZZ_OUT)/fuzz_csv_tail: $(FUZZ_OUT)/obj/backend/csv.o \
+	$(FUZZ_OUT)/obj/backend/rowfmt.o $(FUZZ_OUT)/obj/backend/backend.o
+
+$(FUZZ_OUT)/fuzz_%: tests/fuzz/fuzz_%.c
+	@mkdir -p $(@D)
+	$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer $(filter %.c %.o,$^) -lz -lpthread -o $@
+
+fuzzers: $(FUZZ_BINS)
+
+# Part of "make tests" where clang's libFuzzer runtime exists; tests/fuzz/run.sh reports the
+# suite as skipped where it does not.
+fuzzers-if-possible:
+	@if printf 'int LLVMFuzzerTestOneInput(const char *d, unsigned long n) { return 0; }' | \
+	    $(CLANG) -x c -fsanitize=fuzzer - -o /dev/null 2>/dev/null; then \
+		$(MAKE) --no-print-directory fuzzers; \
+	else \
+		echo "fuzz: clang cannot link -fsanitize=fuzzer (libclang-rt-dev missing?):" \
+		     "fuzzers not built" >&2; \
+	fi
+
+# Each harness for FUZZ_SECONDS; what it finds goes to $(FUZZ_OUT)/found/<name>, not into git.
+fuzz: fuzzers
+	tests/fuzz/run.sh --seconds $(FUZZ_SECONDS)
+
+# What tests/run.sh runs: the checked-in corpus once, then 10 s of fuzzing per harness.
+fuzz-ci: fuzzers
+	tests/fuzz/run.sh --ci
+
+# Add to the checked-in corpus only what "make fuzz" found that adds coverage.
+fuzz-merge: fuzzers
+	tests/fuzz/run.sh --merge
+
 format:
 	clang-format -i $(wildcard bpf/*.c bpf/*.h meter/*.[ch] backend/*.[ch] service/*.[ch] tui/*.[ch] tools/*.c tests/*/*.c)
 
 clean:
-	rm -rf $(OUTPUT) $(APPS)
+	rm -rf $(OUTPUT) $(APPS) $(if $(BIN),,traffic_meter.bpf.o .output-san)
 
 -include $(shell find $(OUTPUT) -name '*.d' 2>/dev/null)

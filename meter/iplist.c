@@ -4,7 +4,7 @@
  * addresses, one a line. Every entry is stored in canonical form: host bits past the prefix
  * length are cleared, so "10.1.2.3/8" and "10.*.*.*" are the same entry (10.0.0.0/8) and
  * duplicates are detected by plain comparison. Nothing here prints; errors come back as
- * -errno plus a short reason that quotes the offending text.
+ * -errno plus a short reason that quotes the offending text, escaped (see put_escaped).
  */
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -24,23 +24,71 @@
 #define QUOTE_MAX	60		/* how much of a bad entry a reason quotes */
 #define LIST_FILE_MAX	(16 << 20)	/* lists are tiny; refuse to slurp a disk image */
 
-/* Fill reason with "<what>: '<text>'" and return -EINVAL. */
+/*
+ * Append text to dst (size dst_len, holding a string of length *o) with every byte outside
+ * printable ASCII, and the backslash itself, written as \xNN. A list file is untrusted and
+ * its reasons end up on the operator's terminal, where a quoted ESC could clear the screen,
+ * retitle the window or fake output; escaping the backslash too keeps the text unambiguous.
+ * Stops before the first byte whose escaped form would not fit, never inside an escape, and
+ * returns how many bytes of text went in.
+ */
+static size_t put_escaped(char *dst, size_t dst_len, size_t *o, const char *text, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		unsigned char c = text[i];
+		bool plain = c >= 0x20 && c < 0x7f && c != '\\';
+		size_t need = plain ? 1 : 4;
+
+		if (*o + need >= dst_len)
+			break;
+		if (plain) {
+			dst[(*o)++] = c;
+		} else {
+			dst[(*o)++] = '\\';
+			dst[(*o)++] = 'x';
+			dst[(*o)++] = hex[c >> 4];
+			dst[(*o)++] = hex[c & 15];
+		}
+	}
+	dst[*o] = '\0';
+	return i;
+}
+
+static void put_plain(char *dst, size_t dst_len, size_t *o, const char *s)
+{
+	put_escaped(dst, dst_len, o, s, strlen(s));
+}
+
+/*
+ * Fill reason with "<what>: '<text>'" and return -EINVAL. Both parts are escaped: <what> may
+ * carry a piece of the entry too ("bad prefix length '...'"). The quote shows at most
+ * QUOTE_MAX bytes of the entry and says "..." when it shows less.
+ */
 static int __attribute__((format(printf, 4, 5)))
 fail(char *reason, size_t reason_len, const char *text, const char *fmt, ...)
 {
-	size_t tlen = strlen(text);
+	char what[ENTRY_MAX + 64];
+	size_t tlen = strlen(text), o = 0, shown;
 	va_list ap;
 	int n;
 
 	if (!reason || !reason_len)
 		return -EINVAL;
+	reason[0] = '\0';
 	va_start(ap, fmt);
-	n = vsnprintf(reason, reason_len, fmt, ap);
+	n = vsnprintf(what, sizeof(what), fmt, ap);
 	va_end(ap);
-	if (n < 0 || (size_t)n >= reason_len)
+	if (n < 0)
 		return -EINVAL;
-	snprintf(reason + n, reason_len - n, ": '%.*s%s'", QUOTE_MAX, text,
-		 tlen > QUOTE_MAX ? "..." : "");
+	n = n < (int)sizeof(what) ? n : (int)sizeof(what) - 1;
+	if (put_escaped(reason, reason_len, &o, what, n) < (size_t)n)
+		return -EINVAL;
+	put_plain(reason, reason_len, &o, ": '");
+	shown = put_escaped(reason, reason_len, &o, text, tlen < QUOTE_MAX ? tlen : QUOTE_MAX);
+	put_plain(reason, reason_len, &o, shown < tlen ? "...'" : "'");
 	return -EINVAL;
 }
 
@@ -322,6 +370,79 @@ static void set_error(struct iplist_error *err, int line, const char *reason)
 	snprintf(err->reason, sizeof(err->reason), "%s", reason);
 }
 
+static bool prefix_equal(const struct ip_prefix *a, const struct ip_prefix *b)
+{
+	return a->family == b->family && a->len == b->len &&
+	       !memcmp(a->addr, b->addr, a->family == TM_AF_INET ? 4 : 16);
+}
+
+/* Append without the duplicate check. */
+static int push(struct iplist *l, const struct ip_prefix *p)
+{
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 16;
+		struct ip_prefix *v = reallocarray(l->v, cap, sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		l->v = v;
+		l->cap = cap;
+	}
+	l->v[l->n++] = *p;
+	return 0;
+}
+
+/* Orders indices into v by prefix, then by position, so equal prefixes sort first-seen first. */
+static int cmp_index(const void *a, const void *b, void *ctx)
+{
+	const struct ip_prefix *v = ctx;
+	size_t i = *(const size_t *)a, j = *(const size_t *)b;
+	const struct ip_prefix *p = &v[i], *q = &v[j];
+	int c;
+
+	if (p->family != q->family)
+		return p->family < q->family ? -1 : 1;
+	if (p->len != q->len)
+		return p->len < q->len ? -1 : 1;
+	c = memcmp(p->addr, q->addr, p->family == TM_AF_INET ? 4 : 16);
+	if (c)
+		return c;
+	return i < j ? -1 : i > j;
+}
+
+/*
+ * Keep the first occurrence of every prefix, in input order. A check per appended entry is
+ * quadratic (50,000 entries took seconds); sorting indices is O(n log n) and needs n words.
+ */
+static int dedupe(struct iplist *l)
+{
+	size_t *idx, o = 0;
+	bool *drop;
+
+	if (l->n < 2)
+		return 0;
+	idx = malloc(l->n * sizeof(*idx));
+	drop = calloc(l->n, sizeof(*drop));
+	if (!idx || !drop) {
+		free(idx);
+		free(drop);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < l->n; i++)
+		idx[i] = i;
+	qsort_r(idx, l->n, sizeof(*idx), cmp_index, l->v);
+	for (size_t i = 1; i < l->n; i++)
+		if (prefix_equal(&l->v[idx[i]], &l->v[idx[i - 1]]))
+			drop[idx[i]] = true;
+	for (size_t i = 0; i < l->n; i++)
+		if (!drop[i])
+			l->v[o++] = l->v[i];
+	l->n = o;
+	free(idx);
+	free(drop);
+	return 0;
+}
+
 /*
  * 'out' is treated as uninitialised and overwritten (callers own at most one list at a
  * time); on error it is left empty so a refused list can never be half-applied.
@@ -374,11 +495,16 @@ int iplist_parse(const char *buf, size_t len, struct iplist *out, struct iplist_
 			set_error(err, line, reason);
 			goto cleanup;
 		}
-		ret = iplist_append(&l, &pfx);
-		if (ret == -ENOMEM) {
-			set_error(err, line, strerror(ENOMEM));
+		ret = push(&l, &pfx);
+		if (ret) {
+			set_error(err, line, strerror(-ret));
 			goto cleanup;
 		}
+	}
+	ret = dedupe(&l);
+	if (ret) {
+		set_error(err, 0, strerror(-ret));
+		goto cleanup;
 	}
 	*out = l;
 	return 0;
@@ -488,27 +614,11 @@ cleanup:
 	return ret;
 }
 
-static bool prefix_equal(const struct ip_prefix *a, const struct ip_prefix *b)
-{
-	return a->family == b->family && a->len == b->len &&
-	       !memcmp(a->addr, b->addr, a->family == TM_AF_INET ? 4 : 16);
-}
-
 int iplist_append(struct iplist *l, const struct ip_prefix *p)
 {
 	if (iplist_find(l, p) >= 0)
 		return -EEXIST;
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 16;
-		struct ip_prefix *v = reallocarray(l->v, cap, sizeof(*v));
-
-		if (!v)
-			return -ENOMEM;
-		l->v = v;
-		l->cap = cap;
-	}
-	l->v[l->n++] = *p;
-	return 0;
+	return push(l, p);
 }
 
 int iplist_find(const struct iplist *l, const struct ip_prefix *p)

@@ -3,6 +3,7 @@
 # cleanup that always runs (teardown), even when a test fails.
 
 TM_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+TM_BIN_DIR=${TM_BIN_DIR:-$TM_ROOT}	# the programs under test; "make check SANITIZE=1" sets it
 TM_PY=/usr/bin/python3		# readable by the test users, unlike a pyenv python
 TM_TRAFFIC="$TM_ROOT/tests/traffic.py"
 TM_UID_A=${TM_UID_A:-65501}

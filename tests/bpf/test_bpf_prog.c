@@ -92,45 +92,50 @@ static void unload(struct fixture *f)
 	free(f);
 }
 
-/* Ethernet + IPv4 + UDP with `payload` bytes; returns the frame length. */
+/*
+ * Ethernet + IPv4 + UDP with `payload` bytes; returns the frame length. The headers are built
+ * in local structs and copied in: the IP header starts at offset 14, where writing through a
+ * struct iphdr pointer is a misaligned access (UBSan says so).
+ */
 static size_t frame_v4(uint8_t *buf, const char *src, const char *dst, size_t payload)
 {
-	struct ethhdr *eth = (void *)buf;
-	struct iphdr *ip = (void *)(buf + sizeof(*eth));
-	struct udphdr *udp = (void *)(ip + 1);
-	size_t l3 = sizeof(*ip) + sizeof(*udp) + payload;
+	struct ethhdr eth = { .h_proto = htons(ETH_P_IP) };
+	struct iphdr ip = {
+		.version = 4,
+		.ihl = 5,
+		.ttl = 64,
+		.protocol = IPPROTO_UDP,
+	};
+	struct udphdr udp = { .source = htons(1234), .dest = htons(5678) };
+	size_t l3 = sizeof(ip) + sizeof(udp) + payload;
 
-	memset(buf, 0, sizeof(*eth) + l3);
-	eth->h_proto = htons(ETH_P_IP);
-	ip->version = 4;
-	ip->ihl = 5;
-	ip->ttl = 64;
-	ip->protocol = IPPROTO_UDP;
-	ip->tot_len = htons(l3);
-	inet_pton(AF_INET, src, &ip->saddr);
-	inet_pton(AF_INET, dst, &ip->daddr);
-	udp->source = htons(1234);
-	udp->dest = htons(5678);
-	udp->len = htons(sizeof(*udp) + payload);
-	return sizeof(*eth) + l3;
+	ip.tot_len = htons(l3);
+	inet_pton(AF_INET, src, &ip.saddr);
+	inet_pton(AF_INET, dst, &ip.daddr);
+	udp.len = htons(sizeof(udp) + payload);
+	memset(buf, 0, sizeof(eth) + l3);
+	memcpy(buf, &eth, sizeof(eth));
+	memcpy(buf + sizeof(eth), &ip, sizeof(ip));
+	memcpy(buf + sizeof(eth) + sizeof(ip), &udp, sizeof(udp));
+	return sizeof(eth) + l3;
 }
 
 static size_t frame_v6(uint8_t *buf, const char *src, const char *dst, size_t payload)
 {
-	struct ethhdr *eth = (void *)buf;
-	struct ipv6hdr *ip6 = (void *)(buf + sizeof(*eth));
-	struct udphdr *udp = (void *)(ip6 + 1);
+	struct ethhdr eth = { .h_proto = htons(ETH_P_IPV6) };
+	struct ipv6hdr ip6 = { .version = 6, .nexthdr = IPPROTO_UDP, .hop_limit = 64 };
+	struct udphdr udp = { 0 };
+	size_t len = sizeof(eth) + sizeof(ip6) + sizeof(udp) + payload;
 
-	memset(buf, 0, sizeof(*eth) + sizeof(*ip6) + sizeof(*udp) + payload);
-	eth->h_proto = htons(ETH_P_IPV6);
-	ip6->version = 6;
-	ip6->nexthdr = IPPROTO_UDP;
-	ip6->hop_limit = 64;
-	ip6->payload_len = htons(sizeof(*udp) + payload);
-	inet_pton(AF_INET6, src, &ip6->saddr);
-	inet_pton(AF_INET6, dst, &ip6->daddr);
-	udp->len = htons(sizeof(*udp) + payload);
-	return sizeof(*eth) + sizeof(*ip6) + sizeof(*udp) + payload;
+	ip6.payload_len = htons(sizeof(udp) + payload);
+	inet_pton(AF_INET6, src, &ip6.saddr);
+	inet_pton(AF_INET6, dst, &ip6.daddr);
+	udp.len = htons(sizeof(udp) + payload);
+	memset(buf, 0, len);
+	memcpy(buf, &eth, sizeof(eth));
+	memcpy(buf + sizeof(eth), &ip6, sizeof(ip6));
+	memcpy(buf + sizeof(eth) + sizeof(ip6), &udp, sizeof(udp));
+	return len;
 }
 
 /* Runs the ingress or egress program once; asserts it let the packet through. */

@@ -4,7 +4,7 @@
 
 setup() {
 	ROOT="$(cd "$BATS_TEST_DIRNAME/../.." && pwd)"
-	TOOL="$ROOT/ipmask_tool"
+	TOOL="${TM_BIN_DIR:-$ROOT}/ipmask_tool"
 	[ -x "$TOOL" ] || skip "ipmask_tool not built (run make ipmask_tool)"
 	TMP="$(mktemp -d "${BATS_TMPDIR:-/tmp}/ipmask_tool.XXXXXX")"
 }

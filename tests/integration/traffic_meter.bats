@@ -7,7 +7,7 @@ load ../lib.bash
 
 setup() {
 	tm_setup
-	BIN="$TM_ROOT/traffic_meter_user"
+	BIN="$TM_BIN_DIR/traffic_meter_user"
 	LOGA="$TMP/traffic_user_lo_$TM_UID_A.log"
 	LOGB="$TMP/traffic_user_lo_$TM_UID_B.log"
 }

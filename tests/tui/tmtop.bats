@@ -40,7 +40,7 @@ for i in range(count):
 
 setup_file() {
 	[ "$(id -u)" -eq 0 ] || skip "needs root (BPF and cgroups)"
-	export BIN="$BATS_TEST_DIRNAME/../../tmtop"
+	export BIN="$TM_BIN_DIR/tmtop"
 	[ -x "$BIN" ] || { echo "build tmtop first (make tmtop)" >&2; return 1; }
 	local mnt
 	mnt=$(tm_cg2_mount)

@@ -3,9 +3,11 @@
  * Unit tests for meter/iplist.c: the ignore-list syntax, its error reasons, the list
  * operations and the untracked_masks.h generator (text and "does it compile").
  */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -275,6 +277,66 @@ static void test_reason_truncation(void **state)
 	assert_int_equal(iplist_parse_entry("10.*.1.*", &p, NULL, 0), -EINVAL);
 }
 
+/* Every '\' in a reason starts a \xNN escape, and nothing else outside printable ASCII appears. */
+static void assert_reason_clean(const char *reason)
+{
+	for (const char *c = reason; *c; c++) {
+		if (*c < 0x20 || *c >= 0x7f)
+			fail_msg("raw byte 0x%02x in reason '%s'", (unsigned char)*c, reason);
+		if (*c == '\\') {
+			if (c[1] != 'x' || !isxdigit((unsigned char)c[2]) ||
+			    !isxdigit((unsigned char)c[3]))
+				fail_msg("broken escape in reason '%s'", reason);
+			c += 3;
+		}
+	}
+}
+
+/*
+ * A list file is untrusted and its errors reach the operator's terminal: what a reason quotes
+ * must not carry a terminal escape sequence, only its visible spelling.
+ */
+static void test_reason_escapes_input(void **state)
+{
+	struct iplist_error err;
+	char reason[160], esc[100];
+	struct ip_prefix p;
+	struct iplist l;
+
+	expect_bad("\x1b[2J", "not an IP address or prefix: '\\x1b[2J'");
+	expect_bad("10.0.0.0/8\x1b[2J", "bad prefix length '8\\x1b[2J': '10.0.0.0/8\\x1b[2J'");
+	expect_bad("10.0.0.0\t/8", "unexpected space in entry: '10.0.0.0\\x09/8'");
+	expect_bad("10.0.0.\xc3\xa9", "not an IP address or prefix: '10.0.0.\\xc3\\xa9'");
+	expect_bad("10.0.0.1\x7f", "not an IP address or prefix: '10.0.0.1\\x7f'");
+	/* The backslash too, or "\x1b" typed literally would read like an escaped ESC. */
+	expect_bad("\\x1b", "not an IP address or prefix: '\\x5cx1b'");
+
+	/* The same through a whole list, with the line number. */
+	assert_int_equal(parse_str("10.0.0.0/8\n\x1b]0;owned\x07\n", &l, &err), -EINVAL);
+	assert_int_equal(err.line, 2);
+	assert_string_equal(err.reason, "not an IP address or prefix: '\\x1b]0;owned\\x07'");
+	assert_int_equal(l.n, 0);
+
+	/* Escapes grow the text fourfold: it is cut between escapes, never inside one. */
+	memset(esc, 0x1b, sizeof(esc) - 1);
+	esc[sizeof(esc) - 1] = '\0';
+	assert_int_equal(iplist_parse_entry(esc, &p, reason, sizeof(reason)), -EINVAL);
+	assert_reason_clean(reason);
+	assert_non_null(strstr(reason, "not an IP address or prefix: '\\x1b\\x1b"));
+	for (size_t len = 1; len < 48; len++) {
+		assert_int_equal(iplist_parse_entry("1.2.3.4/\x1b\x1b\x1b", &p, reason, len),
+				 -EINVAL);
+		assert_true(strlen(reason) < len);
+		assert_reason_clean(reason);
+	}
+	/* A long quote of escapes still says it was cut. */
+	memset(esc, 0x01, 50);
+	esc[50] = '\0';
+	assert_int_equal(iplist_parse_entry(esc, &p, reason, sizeof(reason)), -EINVAL);
+	assert_reason_clean(reason);
+	assert_true(strlen(reason) < sizeof(reason));
+}
+
 /* ---- whole lists ---------------------------------------------------------------------------- */
 
 static void test_parse_list(void **state)
@@ -340,6 +402,53 @@ static void test_parse_duplicates(void **state)
 				   &l, &err), 0);
 	assert_int_equal(l.n, 4);
 	iplist_free(&l);
+}
+
+/* Distinct entries, alternating families; alt = the same prefix in another spelling. */
+static int many_entry(char *buf, size_t len, unsigned int i, bool alt)
+{
+	if (i % 2)
+		return snprintf(buf, len, alt ? "2001:db8:%x::*\n" : "2001:db8:%x::/48\n", i);
+	return snprintf(buf, len, alt ? "10.%u.%u.%u/32\n" : "10.%u.%u.%u\n", i >> 16,
+			(i >> 8) & 255, i & 255);
+}
+
+/*
+ * 50,000 entries plus 10,000 duplicates: kept once each, at the first occurrence. Once a check
+ * per entry made this quadratic (seconds); the test has no timing assertion, only the result.
+ */
+static void test_parse_many(void **state)
+{
+	const unsigned int n = 50000;
+	size_t cap = 64 * (n + n / 5 + 1), o = 0;
+	char *text = malloc(cap), want[64], got[IP_PREFIX_STRLEN];
+	struct iplist_error err;
+	struct iplist l;
+
+	assert_non_null(text);
+	/* The last entry first, spelled differently: it is kept here, not at the end. */
+	o += many_entry(text + o, cap - o, n - 1, true);
+	for (unsigned int i = 0; i < n; i++) {
+		o += many_entry(text + o, cap - o, i, false);
+		if (i && i % 5 == 0)
+			o += many_entry(text + o, cap - o, i / 2, i % 2);
+	}
+	assert_true(o < cap);
+	assert_int_equal(iplist_parse(text, o, &l, &err), 0);
+	assert_int_equal(l.n, n);
+	for (unsigned int k = 0; k < n; k++) {
+		unsigned int i = k ? k - 1 : n - 1;
+
+		many_entry(want, sizeof(want), i, false);
+		want[strcspn(want, "\n")] = '\0';
+		if (!strchr(want, '/'))
+			strcat(want, "/32");
+		assert_non_null(ip_prefix_format(&l.v[k], got, sizeof(got)));
+		if (strcmp(got, want))
+			fail_msg("entry %u is %s, expected %s", k, got, want);
+	}
+	iplist_free(&l);
+	free(text);
 }
 
 static void test_parse_errors_refuse_everything(void **state)
@@ -794,8 +903,10 @@ int main(void)
 		cmocka_unit_test(test_entry_whitespace),
 		cmocka_unit_test(test_bad_entries),
 		cmocka_unit_test(test_reason_truncation),
+		cmocka_unit_test(test_reason_escapes_input),
 		cmocka_unit_test(test_parse_list),
 		cmocka_unit_test(test_parse_duplicates),
+		cmocka_unit_test(test_parse_many),
 		cmocka_unit_test(test_parse_errors_refuse_everything),
 		cmocka_unit_test(test_parse_buffer_bounds),
 		cmocka_unit_test(test_load_file),
