@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: GPL-2.0
 # One Makefile for everything: the BPF object and its skeleton, the engine (meter/), the
-# backends, the screen (tui/), the tools, the tests and the benchmark.
+# backends, the service (service/), the screen (tui/), the tools, the tests and the benchmark.
 
 OUTPUT   ?= .output
 CC       ?= gcc
@@ -15,17 +15,23 @@ CFLAGS   += -std=gnu11 -Wall -Wextra -Wno-unused-parameter -Wshadow -D_GNU_SOURC
 	    -DTM_VERSION='"$(VERSION)"' -I$(OUTPUT) -Ibpf -I. -MMD -MP
 LDLIBS_BPF := $(shell pkg-config --libs libbpf 2>/dev/null || echo -lbpf) -lelf -lz
 LDLIBS_CURSES := $(shell pkg-config --libs ncursesw 2>/dev/null || echo -lncursesw)
+LDLIBS_SQLITE := $(shell pkg-config --libs sqlite3 2>/dev/null || echo -lsqlite3)
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Ibpf \
 	      $(if $(MULTIARCH),-I/usr/include/$(MULTIARCH))
 
 METER_SRC   := $(wildcard meter/*.c)
 BACKEND_SRC := $(wildcard backend/*.c)
+SERVICE_SRC := $(wildcard service/*.c)
 TUI_SRC     := $(filter-out tui/main.c,$(wildcard tui/*.c))
 METER_OBJ   := $(METER_SRC:%.c=$(OUTPUT)/%.o)
 BACKEND_OBJ := $(BACKEND_SRC:%.c=$(OUTPUT)/%.o)
+SERVICE_OBJ := $(SERVICE_SRC:%.c=$(OUTPUT)/%.o)
 TUI_OBJ     := $(TUI_SRC:%.c=$(OUTPUT)/%.o)
 LIBMETER    := $(OUTPUT)/libmeter.a
 LIBTUI      := $(OUTPUT)/libtui.a
+# What only the long-running meter does; kept out of libmeter.a so that only programs that
+# use it link SQLite.
+LIBSERVICE  := $(OUTPUT)/libservice.a
 
 UNIT_TESTS  := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(wildcard tests/unit/test_*.c))
 BPF_TESTS   := $(patsubst tests/bpf/%.c,$(OUTPUT)/tests/%,$(wildcard tests/bpf/test_*.c))
@@ -66,6 +72,9 @@ $(LIBMETER): $(METER_OBJ) $(BACKEND_OBJ)
 $(LIBTUI): $(TUI_OBJ)
 	$(AR) rcs $@ $^
 
+$(LIBSERVICE): $(SERVICE_OBJ)
+	$(AR) rcs $@ $^
+
 traffic_meter_user: $(OUTPUT)/tools/traffic_meter_user.o $(LIBMETER)
 	$(CC) $(LDFLAGS) $^ $(LDLIBS_BPF) -lpthread -o $@
 
@@ -80,8 +89,9 @@ masks: ipmask_tool
 	./ipmask_tool bpf/ip_list.txt > bpf/untracked_masks.h.new && mv bpf/untracked_masks.h.new bpf/untracked_masks.h
 
 # --- tests -----------------------------------------------------------------------------------
-$(OUTPUT)/tests/%: tests/unit/%.c $(LIBTUI) $(LIBMETER) | $(OUTPUT)/tests
-	$(CC) $(CFLAGS) $< $(LIBTUI) $(LIBMETER) -lcmocka $(LDLIBS_BPF) $(LDLIBS_CURSES) -lpthread -o $@
+$(OUTPUT)/tests/%: tests/unit/%.c $(LIBTUI) $(LIBSERVICE) $(LIBMETER) | $(OUTPUT)/tests
+	$(CC) $(CFLAGS) $< $(LIBTUI) $(LIBSERVICE) $(LIBMETER) -lcmocka $(LDLIBS_BPF) \
+		$(LDLIBS_CURSES) $(LDLIBS_SQLITE) -lpthread -o $@
 
 $(OUTPUT)/tests/%: tests/bpf/%.c $(LIBMETER) $(OUTPUT)/traffic_meter.skel.h | $(OUTPUT)/tests
 	$(CC) $(CFLAGS) $< $(LIBMETER) -lcmocka $(LDLIBS_BPF) -lpthread -o $@
@@ -113,7 +123,8 @@ screenshots: deps
 	scripts/screenshots.sh
 
 format:
-	clang-format -i $(wildcard bpf/*.c bpf/*.h meter/*.[ch] backend/*.[ch] tui/*.[ch] tools/*.c tests/*/*.c)
+	clang-format -i $(wildcard bpf/*.c bpf/*.h meter/*.[ch] backend/*.[ch] service/*.[ch] \
+		tui/*.[ch] tools/*.c tests/*/*.c)
 
 clean:
 	rm -rf $(OUTPUT) $(APPS)

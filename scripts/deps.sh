@@ -7,15 +7,15 @@ set -euo pipefail
 
 want=${TMTOP_DEPS:-all}
 
-apt_build=(make gcc clang pkg-config libbpf-dev libelf-dev zlib1g-dev libncurses-dev uthash-dev)
+apt_build=(make gcc clang pkg-config libbpf-dev libelf-dev zlib1g-dev libncurses-dev uthash-dev libsqlite3-dev)
 apt_tools=(bpftool)
 apt_test=(libcmocka-dev bats tmux iproute2 procps util-linux python3 iperf3 psmisc jq)
 apt_bench=(nethogs iftop time)
 apt_shots=(xterm xvfb imagemagick x11-utils fonts-dejavu-core)
 
-dnf_build=(make gcc clang pkgconf-pkg-config libbpf-devel elfutils-libelf-devel zlib-devel ncurses-devel uthash-devel bpftool)
+dnf_build=(make gcc clang pkgconf-pkg-config libbpf-devel elfutils-libelf-devel zlib-devel ncurses-devel uthash-devel sqlite-devel bpftool)
 dnf_test=(libcmocka-devel bats jq tmux iproute procps-ng util-linux python3 iperf3 psmisc nethogs iftop time)
-zyp_build=(make gcc clang pkg-config libbpf-devel libelf-devel zlib-devel ncurses-devel uthash-devel bpftool)
+zyp_build=(make gcc clang pkg-config libbpf-devel libelf-devel zlib-devel ncurses-devel uthash-devel sqlite3-devel bpftool)
 zyp_test=(cmocka-devel bats jq tmux iproute2 procps util-linux python3 iperf3 psmisc nethogs iftop time)
 
 as_root() {
@@ -51,6 +51,6 @@ elif command -v zypper >/dev/null 2>&1; then
 	rpm -q "${pkgs[@]}" >/dev/null 2>&1 && exit 0
 	as_root zypper --non-interactive install "${pkgs[@]}"
 else
-	echo "deps: no apt-get, dnf or zypper found; install clang, libbpf, libelf, zlib, ncursesw, uthash and bpftool by hand" >&2
+	echo "deps: no apt-get, dnf or zypper found; install clang, libbpf, libelf, zlib, ncursesw, uthash, sqlite3 and bpftool by hand" >&2
 	exit 1
 fi
