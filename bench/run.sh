@@ -234,7 +234,7 @@ mon_logger()	# start|stop [EXTRA OPTIONS]
 {
 	case $1 in
 	start)
-		spawn /dev/null "$WORK/mon.err" "$WORK/bin/traffic_meter_user" -d "$WORK/logs" \
+		spawn /dev/null "$WORK/mon.err" "$WORK/bin/traffic_meter_user" --no-socket -d "$WORK/logs" \
 			-i /dev/null "${@:2}" "$CG" lo
 		wait_grep "$WORK/mon.err" '^traffic_meter_user: watching' 15
 		wait_attached
@@ -262,8 +262,8 @@ mon_counters()
 {
 	case $1 in
 	start)
-		spawn /dev/null "$WORK/mon.err" "$WORK/bin/traffic_meter_user" --counters-only \
-			-i /dev/null "$CG" lo
+		spawn /dev/null "$WORK/mon.err" "$WORK/bin/traffic_meter_user" --no-socket --counters-only \
+			--ignore-file /dev/null "$CG" lo
 		wait_grep "$WORK/mon.err" '^traffic_meter_user: counting' 15
 		wait_attached
 		;;
@@ -280,8 +280,8 @@ mon_tmtop()
 
 	case $1 in
 	start)
-		spawn "$WORK/tmtop.out" "$WORK/mon.err" "$WORK/bin/tmtop" -b -D 1 -d "$WORK/logs" \
-			-i /dev/null "$CG" lo
+		spawn "$WORK/tmtop.out" "$WORK/mon.err" "$WORK/bin/tmtop" --standalone -b -D 1 --log-dir "$WORK/logs" \
+			--ignore-file /dev/null "$CG" lo
 		wait_grep "$WORK/tmtop.out" '^# ignore' 15
 		wait_attached
 		;;
@@ -753,7 +753,7 @@ Monitors (started outside the cgroup, stopped with SIGINT after each run; logs d
 \`\`\`
 traffic_meter_user -d LOGDIR -i /dev/null CGROUP lo              # CSV, ring buffer default (8 MiB)
 traffic_meter_user -d LOGDIR -i /dev/null --ring-size 4 CGROUP lo   # the same with a 4 MiB ring
-tmtop -b -D 1 -d LOGDIR -i /dev/null CGROUP lo > OUT             # batch mode, CSV in the background
+tmtop --standalone -b -D 1 --log-dir LOGDIR --ignore-file /dev/null CGROUP lo > OUT   # batch mode, CSV in the background
 traffic_meter_user --counters-only -i /dev/null CGROUP lo        # kernel side alone: the ceiling
 nethogs -C -a -t -d 1 lo
 iftop -t -i lo -n -N -P

@@ -832,7 +832,7 @@ static bool i_match(const struct row *r, const char *filter)
 }
 
 static const struct column ignore_cols[] = {
-	{ .title = " ON", .help = "active in the kernel", .width = 4, .cell = i_on },
+	{ .title = "ON", .help = "active in the kernel", .width = 3, .cell = i_on },
 	{ .title = "PREFIX", .help = "network", .cell = i_prefix },
 };
 

@@ -242,14 +242,19 @@ static void draw_peers(struct tui *t)
 
 	for (size_t i = 0; i < t->snap.npeers; i++)
 		other += !t->snap.peers[i].family;
+	char who[96];
+
+	if (OWNER_IS_USER(t->owner))
+		snprintf(who, sizeof(who), "%s (uid %u)", owner_name(t->owner), OWNER_UID(t->owner));
+	else
+		snprintf(who, sizeof(who), "%s", owner_name(t->owner));
 	if (u && u->has_rate)
-		snprintf(title, sizeof(title), "Peers of %s: in %s/s, out %s/s; %u exact%s",
-			 owner_name(t->owner), fmt_rate(a1, sizeof(a1), u->rate[TM_DIR_IN], t->bits),
+		snprintf(title, sizeof(title), "Peers of %s: in %s/s, out %s/s; %u exact%s", who,
+			 fmt_rate(a1, sizeof(a1), u->rate[TM_DIR_IN], t->bits),
 			 fmt_rate(a2, sizeof(a2), u->rate[TM_DIR_OUT], t->bits), u->npeers,
 			 other ? ", the rest summed in \"other\"" : "");
 	else
-		snprintf(title, sizeof(title), "Peers of %s: %zu", owner_name(t->owner),
-			 t->snap.npeers);
+		snprintf(title, sizeof(title), "Peers of %s: %zu", who, t->snap.npeers);
 	draw_pane(t, &t->panes[VIEW_PEERS], title, "no peers seen for this user yet");
 }
 

@@ -18,7 +18,7 @@ teardown() {
 
 # start_logger [options...]: runs the logger on $CG with nic_id lo, logs in $TMP.
 start_logger() {
-	"$BIN" -d "$TMP" "$@" "$CG" lo 2> "$TMP/stderr" &
+	"$BIN" -d "$TMP" --socket "$TMP/meter.sock" "$@" "$CG" lo 2> "$TMP/stderr" &
 	LOGGER=$!
 	TM_PIDS+=("$LOGGER")
 	tm_wait_grep "$TMP/stderr" 'watching|counting' 10 || { cat "$TMP/stderr"; return 1; }
@@ -136,10 +136,16 @@ tcp_exchange() {	# FAMILY ADDR BYTES
 	done
 }
 
-@test "the built-in list is active by default and printed at start" {
+@test "nothing is ignored by default, and the start says so" {
 	start_logger
-	grep -q 'ignoring 4 networks (mode peer): 10.0.0.0/8 192.168.1.0/24 2001:db8::/32' "$TMP/stderr"
+	grep -q 'ignoring 0 networks (mode peer)$' "$TMP/stderr"
+	# 10.0.0.0/8 and 192.168.1.0/24 were the seed's examples, not a default: counted now
+	udp_exchange 4 127.0.0.1 3 10
 	stop_logger
+	[ "$(grep -c '^out,38,' "$LOGA")" -eq 3 ]
+	# the examples are still in the source list, commented
+	grep -q '^#10\.\*\.\*\.\*' "$TM_ROOT/bpf/ip_list.txt"
+	! grep -q '^[0-9]' "$TM_ROOT/bpf/ip_list.txt"
 }
 
 @test "a second run appends without a second header and totals never go backwards" {
@@ -157,7 +163,7 @@ tcp_exchange() {	# FAMILY ADDR BYTES
 	check_totals "$LOGA"
 }
 
-@test "a symlink planted at a log path is not followed" {
+@test "a symlink planted at a log path is not followed, and no row is lost to it" {
 	echo "precious" > "$TMP/target"
 	ln -s "$TMP/target" "$LOGA"
 	start_logger -i /dev/null
@@ -165,9 +171,13 @@ tcp_exchange() {	# FAMILY ADDR BYTES
 	stop_logger
 	[ -L "$LOGA" ]
 	[ "$(cat "$TMP/target")" = "precious" ]
-	# the other user's file is written normally, and the refusal is reported
+	# the rows went to a file of the meter's own, and the summary says where
+	alt=$(ls "$TMP"/traffic_user_lo_"$TM_UID_A".*.log)
+	[ "$(grep -c '^out,38,' "$alt")" -eq 5 ]
+	[ ! -L "$alt" ]
+	grep -q "name was taken (a symbolic link)" "$TMP/stderr"
 	[ "$(grep -c '^in,38,' "$LOGB")" -eq 5 ]
-	grep -qi 'write error' "$TMP/stderr"
+	! grep -qi 'write error' "$TMP/stderr"
 }
 
 @test "SIGHUP reopens the logs (logrotate): a new file with a header" {
@@ -189,7 +199,7 @@ tcp_exchange() {	# FAMILY ADDR BYTES
 	mkdir "$TMP/small"
 	mount -t tmpfs -o size=64k,mode=700 tmtop-test "$TMP/small"
 	TM_MOUNTS+=("$TMP/small")
-	"$BIN" -d "$TMP/small" -i /dev/null "$CG" lo 2> "$TMP/stderr" &
+	"$BIN" -d "$TMP/small" --no-socket -i /dev/null "$CG" lo 2> "$TMP/stderr" &
 	LOGGER=$!
 	TM_PIDS+=("$LOGGER")
 	tm_wait_grep "$TMP/stderr" 'watching' 10

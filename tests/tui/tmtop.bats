@@ -128,7 +128,7 @@ start_tmtop() {
 	local i sh
 	rm -f "$BATS_TEST_TMPDIR/rc" "$BATS_TEST_TMPDIR/sh.pid" "$BATS_TEST_TMPDIR/tmtop.pid"
 	t_cmd -f "$TOP_TMP/tmux.conf" new-session -d -s tm -x 120 -y 40 \
-		"echo \$\$ > '$BATS_TEST_TMPDIR/sh.pid'; '$BIN' -d '$LOGS' -i /dev/null $* '$CG' lo; echo \$? > '$BATS_TEST_TMPDIR/rc'"
+		"echo \$\$ > '$BATS_TEST_TMPDIR/sh.pid'; '$BIN' --standalone --log-dir '$LOGS' --ignore-file /dev/null $* '$CG' lo; echo \$? > '$BATS_TEST_TMPDIR/rc'"
 	for i in $(seq 50); do
 		sh=$(cat "$BATS_TEST_TMPDIR/sh.pid" 2>/dev/null) && pgrep -P "$sh" -x tmtop \
 			> "$BATS_TEST_TMPDIR/tmtop.pid" && break
@@ -171,9 +171,11 @@ terminal_restored() {
 	run screen
 	echo "$output"
 	[[ "$output" =~ In\ .*total ]]
-	[[ "$output" =~ Ignore\ +0\ of\ 0\ active ]]
-	[[ "$output" =~ Log\ +.*/logs/traffic_user_lo_\<uid\>\.log\ ok ]]
-	[[ "$output" =~ USER\ +UID\ +IN/s\ +OUT/s\ +TOT\ IN\ +TOT\ OUT\ +TOP\ PEER ]]
+	[[ "$output" =~ Ignore\ +none ]]
+	[[ "$output" =~ Log\ +[0-9]+\ rows,\ ok ]]
+	# where it logs, on a line of its own so the directory is never cut
+	[[ "$output" =~ Meter\ +standalone.*logs\ .*/logs/traffic_user_lo_\<uid\>\.log ]]
+	[[ "$output" =~ USER\ +UID\ +IN/s\ +OUT/s\ +TOT\ IN\ +TOT\ OUT\ +LAST\ MINUTE\ +TOP\ PEER ]]
 	# after the first window both users have a non-zero rate
 	sleep 2
 	[[ "$(row_rates $U1)" != "0B 0B" ]]
@@ -413,7 +415,7 @@ terminal_restored() {
 
 @test "batch mode: two users (IPv4 and IPv6), exact totals, three snapshots" {
 	local out="$BATS_TEST_TMPDIR/batch.out" pid i
-	"$BIN" -b -n 3 -D 1 -d "$LOGS" -i /dev/null -s uid "$CG" lo > "$out" 2> "$BATS_TEST_TMPDIR/err" &
+	"$BIN" --standalone -b -n 3 -D 1 --log-dir "$LOGS" --ignore-file /dev/null -s uid "$CG" lo > "$out" 2> "$BATS_TEST_TMPDIR/err" &
 	pid=$!
 	echo $pid >> "$PIDS"
 	for i in $(seq 50); do grep -q '^# ignore' "$out" && break; sleep 0.1; done
@@ -445,7 +447,7 @@ terminal_restored() {
 
 @test "batch mode: --no-log writes nothing, --bits and -F filter the output" {
 	local out="$BATS_TEST_TMPDIR/batch.out" pid i
-	"$BIN" -b -n 2 -D 1 --no-log --bits -F $U2 -i /dev/null "$CG" lo > "$out" &
+	"$BIN" --standalone -b -n 2 -D 1 --no-log --bits -F $U2 --ignore-file /dev/null "$CG" lo > "$out" &
 	pid=$!
 	echo $pid >> "$PIDS"
 	for i in $(seq 50); do grep -q '^# ignore' "$out" && break; sleep 0.1; done
@@ -466,11 +468,11 @@ terminal_restored() {
 	[ "$status" -eq 2 ]
 	[[ "$output" =~ ^tmtop:\  ]]
 	printf '10.0.0.0/8\n10.*.1.*\n' > "$BATS_TEST_TMPDIR/bad.list"
-	run "$BIN" -b -n 1 -i "$BATS_TEST_TMPDIR/bad.list" "$CG"
+	run "$BIN" -b -n 1 --ignore-file "$BATS_TEST_TMPDIR/bad.list" "$CG"
 	[ "$status" -eq 1 ]
 	[[ "$output" =~ ^tmtop:\ .*bad\.list:2:\  ]]
 	# interactive mode without a terminal refuses before attaching anything
-	run "$BIN" -i /dev/null "$CG" < /dev/null
+	run "$BIN" --ignore-file /dev/null "$CG" < /dev/null
 	[ "$status" -eq 1 ]
 	[[ "$output" =~ not\ a\ terminal ]]
 	run "$BIN" --help
