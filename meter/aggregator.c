@@ -866,8 +866,8 @@ static int idle_cmp(const void *x, const void *y)
 	return p->owner < q->owner ? -1 : p->owner > q->owner;
 }
 
-size_t agg_pick_idle(const struct agg *a, uint64_t now_ns, uint64_t min_idle_ns, size_t want,
-		     tm_owner_t *out)
+size_t agg_pick_idle(const struct agg *a, uint64_t now_ns, uint64_t min_idle_ns, bool in_kernel,
+		     size_t want, tm_owner_t *out)
 {
 	struct idle_ent *v;
 	const struct user *u;
@@ -878,9 +878,12 @@ size_t agg_pick_idle(const struct agg *a, uint64_t now_ns, uint64_t min_idle_ns,
 	v = malloc(a->nusers * sizeof(*v));
 	if (!v)
 		return 0;
-	for (u = a->users; u; u = u->hh.next)
+	for (u = a->users; u; u = u->hh.next) {
+		if (in_kernel && (!u->counted || u->seen_seq != newest_seq(a)))
+			continue;
 		if (now_ns - u->t.active_ns >= min_idle_ns)
 			v[n++] = (struct idle_ent){ u->t.active_ns, u->owner };
+	}
 	qsort(v, n, sizeof(*v), idle_cmp);
 	if (n > want)
 		n = want;
@@ -1063,6 +1066,27 @@ size_t agg_export_users(const struct agg *a, const tm_owner_t *only, struct snap
 	}
 	for (const struct user *u = a->users; u && n < max; u = u->hh.next)
 		user_export(a, u, &out[n++]);
+	return n;
+}
+
+size_t agg_ledger_count(const struct agg *a)
+{
+	return a->nledger;
+}
+
+size_t agg_export_ledger(const struct agg *a, struct snap_user *out, size_t max)
+{
+	size_t n = 0;
+
+	for (const struct ledger *l = a->ledger; l && n < max; l = l->hh.next, n++) {
+		memset(&out[n], 0, sizeof(out[n]));
+		out[n].owner = l->owner;
+		out[n].bytes[0] = l->tot[0];
+		out[n].bytes[1] = l->tot[1];
+		out[n].packets[0] = l->tot[2];
+		out[n].packets[1] = l->tot[3];
+		out[n].idle_s = -1;	/* evicted: idle for longer than the live table knows */
+	}
 	return n;
 }
 

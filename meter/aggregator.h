@@ -68,10 +68,11 @@ size_t agg_count(const struct agg *a);
 
 /*
  * Up to `want` owners, idlest first, that have been idle (no change in totals) for at least
- * min_idle_ns; returns how many were written to out.
+ * min_idle_ns (in_kernel: only those the last sample saw in the kernel's table); returns how
+ * many were written to out.
  */
-size_t agg_pick_idle(const struct agg *a, uint64_t now_ns, uint64_t min_idle_ns, size_t want,
-		     tm_owner_t *out);
+size_t agg_pick_idle(const struct agg *a, uint64_t now_ns, uint64_t min_idle_ns, bool in_kernel,
+		     size_t want, tm_owner_t *out);
 
 /* The kernel's entry of an owner was removed with these final values: keep them. */
 void agg_kernel_gone(struct agg *a, const struct owner_total *final);
@@ -85,6 +86,10 @@ void agg_export_totals(const struct agg *a, struct snapshot *s);	/* totals + sta
 /* Users (one when only != NULL); returns the number written. */
 size_t agg_export_users(const struct agg *a, const tm_owner_t *only, struct snap_user *out,
 			size_t max);
+/* Owners evicted to the ledger, as idle users with their totals (the exit summary). */
+size_t agg_ledger_count(const struct agg *a);
+size_t agg_export_ledger(const struct agg *a, struct snap_user *out, size_t max);
+
 /* One owner's peers (only != NULL) or every owner's, each owner's "other" last; -ENOENT if
  * the one owner is unknown. */
 int agg_export_peers(const struct agg *a, const tm_owner_t *only, struct snap_peer **out,

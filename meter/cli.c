@@ -32,6 +32,7 @@ const struct option cli_meter_longopts[] = {
 	{ "retention", required_argument, NULL, OPT_RETENTION },
 	{ "month-start", required_argument, NULL, OPT_MONTH_START },
 	{ "verbose", no_argument, NULL, OPT_VERBOSE },
+	{ "max-owners", required_argument, NULL, OPT_MAX_OWNERS },
 	{ 0 },
 };
 
@@ -257,6 +258,11 @@ int cli_meter_option(struct meter_cli *m, int opt, const char *arg, char *err, s
 	case OPT_COUNTERS_ONLY:
 		m->counters_only = true;
 		break;
+	case OPT_MAX_OWNERS:
+		if (parse_ulong(arg, 16, 1 << 22, &l))
+			FAIL("bad --max-owners '%s': a whole number from 16 to 4194304", arg);
+		m->max_owners = (unsigned int)l;
+		break;
 	case OPT_RUN_AS:
 		if (!*arg)
 			FAIL("empty --user");
@@ -368,6 +374,8 @@ void cli_meter_usage(FILE *out, bool log_short)
 		"                         rows are then counted as not written\n"
 		"      --ring-size MIB    ring buffer size in MiB, a power of two (default %d)\n"
 		"      --counters-only    count in the kernel only, no per-packet records or logs\n"
+		"      --max-owners N     owners counted in the kernel at once (default %d); idle\n"
+		"                         ones are evicted with their totals kept\n"
 		"      --history-db PATH  the history database (default " TM_DEFAULT_HISTORY ")\n"
 		"      --no-history       keep no history\n"
 		"      --history-interval S  seconds between history writes (default 60)\n"
@@ -379,7 +387,7 @@ void cli_meter_usage(FILE *out, bool log_short)
 		"                         --user root keeps root)\n"
 		"      --verbose          print libbpf debug messages\n",
 		log_short ? "-d, " : "    ", log_short ? "-i, " : "    ", log_short ? "-o, " : "    ",
-		backend_names(), TM_DEFAULT_RING_MB);
+		backend_names(), TM_DEFAULT_RING_MB, TM_MAX_OWNERS);
 }
 
 int cli_load_ignore(const struct meter_cli *m, struct iplist *list, char *err, size_t errlen)
@@ -412,6 +420,7 @@ void cli_engine_opts(const struct meter_cli *m, const struct iplist *ignore, boo
 	out->collector.ifindex = m->ifindex;
 	out->collector.ring_bytes = m->ring_bytes;
 	out->collector.counters_only = m->counters_only;
+	out->collector.max_owners = m->max_owners;
 	out->collector.verbose = m->verbose;
 	out->ignore = ignore;
 	out->agg.window_ns = m->window_ns;

@@ -45,6 +45,7 @@ enum cli_opt {
 	OPT_RETENTION,
 	OPT_MONTH_START,
 	OPT_VERBOSE,
+	OPT_MAX_OWNERS,
 	OPT__METER_END,		/* programs number their own long options from here */
 };
 
@@ -69,6 +70,7 @@ struct meter_cli {
 	bool compress;
 	size_t ring_bytes;		/* --ring-size, bytes, power of two */
 	bool counters_only;		/* kernel counters only (the benchmark's ceiling) */
+	unsigned int max_owners;	/* the kernel's owner table */
 	const char *run_as;		/* --user; TM_DEFAULT_USER when NULL */
 	const char *history_db;		/* TM_DEFAULT_HISTORY */
 	bool no_history;

@@ -248,7 +248,10 @@ int collector_open(struct collector **out, const struct collector_opts *opts, ch
 	c->skel->rodata->target_level = (__u32)level;
 	if (opts->counters_only)
 		ring = (size_t)sysconf(_SC_PAGESIZE);
-	ret = bpf_map__set_max_entries(c->skel->maps.events, (__u32)ring);
+	ret = bpf_map__set_max_entries(c->skel->maps.owner_counters,
+				       opts->max_owners ? opts->max_owners : TM_MAX_OWNERS);
+	if (!ret)
+		ret = bpf_map__set_max_entries(c->skel->maps.events, (__u32)ring);
 	if (ret) {
 		snprintf(err, errlen, "bad ring buffer size %zu: %s", ring, strerror(-ret));
 		goto cleanup;

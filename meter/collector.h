@@ -19,6 +19,7 @@ struct collector_opts {
 	unsigned int ifindex;		/* count only this interface of our netns; 0 = all */
 	size_t ring_bytes;		/* ring buffer size, power of 2; 0 = default */
 	bool counters_only;		/* no events, kernel counters only (benchmark ceiling) */
+	unsigned int max_owners;	/* owners the kernel counts at once; 0 = TM_MAX_OWNERS */
 	bool verbose;			/* libbpf debug messages to stderr */
 	/* Called with the LPM tries' descriptors after load, before attach, so the ignore
 	 * list is in the kernel before the first packet is counted. 0 or -errno. */

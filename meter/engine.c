@@ -24,8 +24,6 @@
 #define DRAIN_MS	20		/* most time from packet to backend */
 #define SAMPLE_NS	250000000ULL	/* kernel counters are read this often */
 #define FLUSH_NS	100000000ULL	/* backends flush: rows reach the file within ~120 ms */
-#define EVICT_HIGH	(TM_MAX_OWNERS / 4 * 3)	/* past this many owners, evict idle ones ... */
-#define EVICT_LOW	(TM_MAX_OWNERS / 8 * 5)	/* ... down to this many */
 
 struct engine {
 	struct collector *col;
@@ -43,6 +41,7 @@ struct engine {
 	atomic_int reopen;		/* set from a signal handler */
 	uint64_t last_sample, last_flush;
 	uint64_t min_idle_ns;		/* owners idle this long may be evicted */
+	size_t evict_high, evict_low;	/* past 3/4 of the owner table evict idle owners to 5/8 */
 	struct collector_stats cstats;	/* copied at each sample, under the lock */
 	struct snap_log logs[SNAP_MAX_LOGS];
 	struct snap_meter meter;
@@ -100,25 +99,46 @@ static const char *unit_of(void *ctx, uint64_t id, const char *path, char *buf, 
 	return cgroup_unit_name(path, buf, len);
 }
 
-/* Make room in the kernel's owner table and the live table: idle owners leave, totals stay. */
+/* Take an owner's entry out of the kernel's table, keeping what it counted. */
+static void evict_kernel(struct engine *e, tm_owner_t owner)
+{
+	struct owner_total final;
+
+	if (!collector_evict(e->col, owner, &final))
+		agg_kernel_gone(e->agg, &final);
+}
+
+/*
+ * Make room, losing nothing. The kernel's table: the least recently active owners leave it
+ * whether idle or not, since lookup-and-delete hands over every byte they counted and their
+ * next packet starts a new entry. The live table: only owners idle for two windows move to the
+ * ledger (their rates, peers and processes go; their totals come back with them).
+ */
 static void evict(struct engine *e, uint64_t now)
 {
-	size_t have = collector_owner_count(e->col), live = agg_count(e->agg), n, want;
+	size_t have = collector_owner_count(e->col), live = agg_count(e->agg), n;
 	tm_owner_t *v;
 
-	if (have < EVICT_HIGH && live < EVICT_HIGH)
+	if (have < e->evict_high && live < e->evict_high)
 		return;
-	want = (have > live ? have : live) - EVICT_LOW;
-	v = calloc(want, sizeof(*v));
+	v = calloc(e->evict_high, sizeof(*v));
 	if (!v)
 		return;
-	n = agg_pick_idle(e->agg, now, e->min_idle_ns, want, v);
-	for (size_t i = 0; i < n; i++) {
-		struct owner_total final;
+	if (have >= e->evict_high) {
+		n = agg_pick_idle(e->agg, now, 0, true, have - e->evict_low, v);
+		for (size_t i = 0; i < n; i++)
+			evict_kernel(e, v[i]);
+	}
+	if (live >= e->evict_high) {
+		size_t want = live - e->evict_low;
 
-		if (!collector_evict(e->col, v[i], &final))
-			agg_kernel_gone(e->agg, &final);
-		agg_evict(e->agg, v[i]);
+		n = agg_pick_idle(e->agg, now, e->min_idle_ns, false,
+				  want < e->evict_high ? want : e->evict_high, v);
+		for (size_t i = 0; i < n; i++) {
+			/* out of the kernel first, or its next sample would count it twice */
+			evict_kernel(e, v[i]);
+			agg_evict(e->agg, v[i]);
+		}
 	}
 	free(v);
 }
@@ -257,6 +277,12 @@ int engine_start(struct engine **out, const struct engine_opts *o, char *err, si
 		goto fail;
 	}
 	e->min_idle_ns = 2 * (o->agg.window_ns ? o->agg.window_ns : 2000000000ULL);
+	{
+		size_t max = o->collector.max_owners ? o->collector.max_owners : TM_MAX_OWNERS;
+
+		e->evict_high = max / 4 * 3;
+		e->evict_low = max / 8 * 5;
+	}
 	/* The backends first: a bad log directory must not leave programs attached. */
 	ret = open_backends(e, o, err, errlen);
 	if (ret)
@@ -338,12 +364,18 @@ int engine_snapshot(struct engine *e, const struct snap_request *req, struct sna
 	s->nlogs = e->nbackends;
 	memcpy(s->logs, e->logs, sizeof(s->logs));
 
-	s->users = calloc(only ? 1 : agg_count(e->agg) + 1, sizeof(*s->users));
-	if (!s->users) {
-		ret = -ENOMEM;
-		goto unlock;
+	{
+		size_t live = agg_count(e->agg), gone = req->ledger && !only ?
+			      agg_ledger_count(e->agg) : 0;
+
+		s->users = calloc(only ? 1 : live + gone + 1, sizeof(*s->users));
+		if (!s->users) {
+			ret = -ENOMEM;
+			goto unlock;
+		}
+		s->nusers = agg_export_users(e->agg, only, s->users, only ? 1 : live);
+		s->nusers += agg_export_ledger(e->agg, s->users + s->nusers, gone);
 	}
-	s->nusers = agg_export_users(e->agg, only, s->users, only ? 1 : agg_count(e->agg));
 	if (req->all_peers && !only) {
 		ret = agg_export_peers(e->agg, NULL, &s->peers, &s->npeers);
 		s->have_peers = !ret;

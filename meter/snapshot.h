@@ -161,6 +161,7 @@ struct snap_request {
 	bool peers;			/* the peers of peers_of */
 	tm_owner_t peers_of;
 	bool all_peers;			/* the peers of every owner (history, flows of a fleet) */
+	bool ledger;			/* evicted owners too, as idle users (exit summaries) */
 	bool procs;			/* processes: of procs_of when procs_one, else of everyone */
 	bool procs_one;
 	tm_owner_t procs_of;

@@ -204,7 +204,8 @@ int main(int argc, char **argv)
 	else
 		fprintf(stderr, PROG ": watching %s, logging to %s/traffic_user_%s_<uid>.log%s%s; "
 			"running as %s; Ctrl+C to stop\n", m.cgroup_path, m.log_dir, m.nic_id,
-			svc ? ", serving " : "", svc ? service_path(svc) : "", ms.run.name);
+			service_path(svc) ? ", serving " : "", service_path(svc) ? service_path(svc) : "",
+			ms.run.name);
 
 	for (;;) {
 		if (sigwait(&sigs, &sig))
@@ -217,6 +218,7 @@ int main(int argc, char **argv)
 	}
 	service_stop(svc);
 	engine_finish(ms.engine);
+	req.ledger = true;	/* every owner ever seen, the evicted ones too */
 	if (!engine_snapshot(ms.engine, &req, &snap)) {
 		qsort(snap.users, snap.nusers, sizeof(*snap.users), owner_cmp);
 		print_summary(&snap);

@@ -109,13 +109,14 @@ static void print_text(struct tui *t, const struct batch_opts *o)
 		else
 			printf(" in/s=- out/s=-");
 		printf(" in=%llu out=%llu events=%llu events/s=%.0f lost=%llu users=%u "
-		       "evicted=%llu table_full=%llu forgotten=%llu\n",
+		       "evicted=%llu table_full=%llu forgotten=%llu kernel_evicted=%llu\n",
 		       (unsigned long long)s->totals.bytes[TM_DIR_IN],
 		       (unsigned long long)s->totals.bytes[TM_DIR_OUT],
 		       (unsigned long long)s->stats.events, s->stats.events_per_s,
 		       (unsigned long long)s->stats.lost, s->stats.users,
 		       (unsigned long long)s->stats.evicted, (unsigned long long)s->stats.table_full,
-		       (unsigned long long)s->stats.forgotten);
+		       (unsigned long long)s->stats.forgotten,
+		       (unsigned long long)s->stats.kernel_evicted);
 		if (s->nlogs) {
 			const struct backend_stats *b = &s->logs[0].st;
 

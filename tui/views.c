@@ -125,12 +125,16 @@ static void draw_header(struct tui *t)
 		x = put(t, 2, x, CA(COLOR_HEADER_LABEL), "  lost ", -1);
 		snprintf(line, sizeof(line), "%llu", (unsigned long long)s->stats.lost);
 		x = put(t, 2, x, s->stats.lost ? CA(COLOR_ERROR) : CA(COLOR_HEADER_VALUE), line, -1);
-		if (s->stats.table_full || s->stats.evicted) {
+		/* A full table is never silent: idle owners moved out, packets it could not charge. */
+		if (s->stats.evicted) {
 			x = put(t, 2, x, CA(COLOR_HEADER_LABEL), "  evicted ", -1);
-			snprintf(line, sizeof(line), "%llu%s", (unsigned long long)s->stats.evicted,
-				 s->stats.table_full ? " full!" : "");
-			put(t, 2, x, CA(s->stats.table_full ? COLOR_ERROR : COLOR_WARN), line,
-			    half - x);
+			snprintf(line, sizeof(line), "%llu", (unsigned long long)s->stats.evicted);
+			x = put(t, 2, x, CA(COLOR_WARN), line, half - x);
+		}
+		if (s->stats.table_full) {
+			x = put(t, 2, x, CA(COLOR_HEADER_LABEL), "  full ", -1);
+			snprintf(line, sizeof(line), "%llu", (unsigned long long)s->stats.table_full);
+			put(t, 2, x, CA(COLOR_ERROR), line, half - x);
 		}
 	}
 
