@@ -146,11 +146,11 @@ static int bind_socket(struct service *svc, const struct run_as *run, char *err,
 	snprintf(svc->path, sizeof(svc->path), "%s", svc->opts->socket_path);
 	snprintf(dir, sizeof(dir), "%s", svc->path);
 	slash = strrchr(dir, '/');
-	if (slash && slash != dir) {
+	if (slash && slash != dir && geteuid() == 0) {
 		*slash = '\0';
 		/* Our own run directory: the meter's user may remove the socket when it stops. */
-		ret = privdrop_make_dir(dir, run->keep_root ? 0 : run->uid,
-					run->keep_root ? 0 : run->gid, 0755,
+		ret = privdrop_make_dir(dir, run->switch_uid ? run->uid : 0,
+					run->switch_uid ? run->gid : 0, 0755,
 					!strcmp(svc->path, TM_DEFAULT_SOCKET));
 		if (ret) {
 			snprintf(err, errlen, "cannot create %s for the socket: %s", dir,
