@@ -234,7 +234,7 @@ mon_logger()	# start|stop [EXTRA OPTIONS]
 {
 	case $1 in
 	start)
-		spawn /dev/null "$WORK/mon.err" "$WORK/bin/traffic_meter_user" --no-socket -d "$WORK/logs" \
+		spawn /dev/null "$WORK/mon.err" "$WORK/bin/traffic_meter_user" --no-socket --no-history -d "$WORK/logs" \
 			-i /dev/null "${@:2}" "$CG" lo
 		wait_grep "$WORK/mon.err" '^traffic_meter_user: watching' 15
 		wait_attached
@@ -262,7 +262,7 @@ mon_counters()
 {
 	case $1 in
 	start)
-		spawn /dev/null "$WORK/mon.err" "$WORK/bin/traffic_meter_user" --no-socket --counters-only \
+		spawn /dev/null "$WORK/mon.err" "$WORK/bin/traffic_meter_user" --no-socket --no-history --counters-only \
 			--ignore-file /dev/null "$CG" lo
 		wait_grep "$WORK/mon.err" '^traffic_meter_user: counting' 15
 		wait_attached
@@ -280,7 +280,7 @@ mon_tmtop()
 
 	case $1 in
 	start)
-		spawn "$WORK/tmtop.out" "$WORK/mon.err" "$WORK/bin/tmtop" --standalone -b -D 1 --log-dir "$WORK/logs" \
+		spawn "$WORK/tmtop.out" "$WORK/mon.err" "$WORK/bin/tmtop" --standalone -b -D 1 --no-history --log-dir "$WORK/logs" \
 			--ignore-file /dev/null "$CG" lo
 		wait_grep "$WORK/tmtop.out" '^# ignore' 15
 		wait_attached

@@ -272,6 +272,7 @@ int cli_meter_option(struct meter_cli *m, int opt, const char *arg, char *err, s
 		if (!*arg)
 			FAIL("empty --history-db");
 		m->history_db = arg;
+		m->history_db_given = true;
 		m->no_history = false;
 		return 1;	/* tmtop report reads it too */
 	case OPT_NO_HISTORY:

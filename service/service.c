@@ -28,6 +28,7 @@
 #include "meter/privdrop.h"
 #include "meter/users.h"
 #include "service/proto.h"
+#include "service/report.h"
 #include "service/service.h"
 
 #define OUT_MAX		(32u << 20)	/* unread answers past this close the viewer */
@@ -60,12 +61,15 @@ struct service {
 	bool started;
 	struct engine *engine;
 	gid_t tmtop_gid;		/* (gid_t)-1 when the group does not exist */
+	struct keeper *keeper;		/* history and quotas; NULL without history */
 	struct client clients[SERVICE_MAX_CLIENTS];
 };
 
 const struct option service_longopts[] = {
 	{ "socket", required_argument, NULL, OPT_SOCKET },
 	{ "no-socket", no_argument, NULL, OPT_NO_SOCKET },
+	{ "quota", required_argument, NULL, OPT_QUOTA },
+	{ "quota-command", required_argument, NULL, OPT_QUOTA_COMMAND },
 	{ 0 },
 };
 
@@ -91,6 +95,24 @@ int service_option(struct service_opts *o, int opt, const char *arg, char *err, 
 	case OPT_NO_SOCKET:
 		o->no_socket = true;
 		return 1;
+	case OPT_QUOTA:
+		if (o->keep.nquotas == KEEPER_MAX_QUOTAS) {
+			snprintf(err, errlen, "too many --quota rules (at most %d)", KEEPER_MAX_QUOTAS);
+			return -EINVAL;
+		}
+		if (quota_parse(arg, &o->keep.quotas[o->keep.nquotas], err, errlen))
+			return -EINVAL;
+		o->keep.nquotas++;
+		return 1;
+	case OPT_QUOTA_COMMAND:
+		if (arg[0] != '/') {
+			snprintf(err, errlen, "bad --quota-command '%s': an absolute path (it is run "
+				 "without a shell, with the user, uid, period, bytes used, limit and "
+				 "period start as arguments)", arg);
+			return -EINVAL;
+		}
+		o->keep.quota_command = arg;
+		return 1;
 	default:
 		return 0;
 	}
@@ -101,7 +123,12 @@ void service_usage(FILE *out)
 	fprintf(out,
 		"Serving viewers:\n"
 		"      --socket PATH      answer tmtop and scripts here (default " TM_DEFAULT_SOCKET ")\n"
-		"      --no-socket        serve no socket\n");
+		"      --no-socket        serve no socket\n"
+		"Quotas (accounting only: traffic is never blocked):\n"
+		"      --quota WHO=SIZE/day|month  WHO a user, a uid, @group or *; repeatable, the\n"
+		"                         most specific rule applies (e.g. alice=10G/month)\n"
+		"      --quota-command PATH  run once per user and period when a quota is crossed,\n"
+		"                         with: user uid period used limit period-start\n");
 }
 
 bool service_trusted(uid_t uid, gid_t gid, const gid_t *groups, size_t ngroups, gid_t tmtop)
@@ -220,6 +247,10 @@ int service_before_drop(void *ctx, struct meter_start *s, char *err, size_t errl
 		if (ret)
 			goto fail;
 	}
+	ret = keeper_prepare(&st->opts->keep, s->run.switch_uid ? s->run.uid : 0,
+			     s->run.switch_uid ? s->run.gid : 0, err, errlen);
+	if (ret)
+		goto fail;
 	*st->out = svc;
 	return 0;
 fail:
@@ -378,6 +409,7 @@ static void cmd_snapshot(struct service *svc, struct client *c, json_object *req
 		reply_error(c, "snapshot failed: %s", strerror(-ret));
 		return;
 	}
+	keeper_decorate(svc->keeper, &s);
 	o = answer(true);
 	/* Names are looked up here, on the server's thread: a slow name service never holds
 	 * up the engine, only this answer. */
@@ -507,6 +539,53 @@ static void cmd_log(struct service *svc, struct client *c, json_object *req)
 	reply(c, o);
 }
 
+/* History, as a report (service/report.h): a stranger gets its own uid's only. */
+static void cmd_history(struct service *svc, struct client *c, json_object *req)
+{
+	struct history *h = keeper_history(svc->keeper);
+	struct report_req r = { .period = HIST_DAY };
+	char err[200];
+	json_object *j, *o, *rep;
+
+	if (!h) {
+		reply_error(c, "this meter keeps no history (started with --no-history)");
+		return;
+	}
+	if (json_object_object_get_ex(req, "period", &j) &&
+	    report_period_parse(json_object_get_string(j), &r.period)) {
+		reply_error(c, "bad period: use 5min, hour, day, month or year");
+		return;
+	}
+	if (json_object_object_get_ex(req, "since", &j))
+		r.since = json_object_get_int64(j);
+	if (json_object_object_get_ex(req, "until", &j))
+		r.until = json_object_get_int64(j);
+	if (json_object_object_get_ex(req, "top", &j)) {
+		int64_t v = json_object_get_int64(j);
+
+		r.top = v > 0 && v < 100000 ? (size_t)v : 0;
+	}
+	r.one = get_owner_arg(req, "owner", &r.owner);
+	if (!c->trusted) {
+		if (r.one && r.owner != c->uid) {
+			reply_error(c, "you may read only your own history");
+			return;
+		}
+		r.one = true;
+		r.owner = c->uid;
+	}
+	r.quotas = svc->opts->keep.quotas;
+	r.nquotas = svc->opts->keep.nquotas;
+	rep = report_build(h, &r, true, err, sizeof(err));
+	if (!rep) {
+		reply_error(c, "%s", err);
+		return;
+	}
+	o = answer(true);
+	json_object_object_add(o, "history", rep);
+	reply(c, o);
+}
+
 static bool rate_ok(struct client *c)
 {
 	uint64_t now = tm_now_ns();
@@ -537,8 +616,8 @@ static void handle_line(struct service *svc, struct client *c, const char *line,
 		return;
 	}
 	if (!json_object_object_get_ex(req, "cmd", &j) || !json_object_is_type(j, json_type_string))
-		reply_error(c, "a request needs \"cmd\": hello, snapshot, ignore-add, ignore-set, "
-			    "ignore-del or log");
+		reply_error(c, "a request needs \"cmd\": hello, snapshot, history, ignore-add, "
+			    "ignore-set, ignore-del or log");
 	else if (!strcmp(cmd = json_object_get_string(j), "hello"))
 		cmd_hello(svc, c, req);
 	else if (!strcmp(cmd, "snapshot"))
@@ -548,6 +627,8 @@ static void handle_line(struct service *svc, struct client *c, const char *line,
 		cmd_ignore(svc, c, req, cmd);
 	else if (!strcmp(cmd, "log"))
 		cmd_log(svc, c, req);
+	else if (!strcmp(cmd, "history"))
+		cmd_history(svc, c, req);
 	else
 		reply_error(c, "unknown cmd '%.40s'", cmd);
 	json_object_put(req);
@@ -710,6 +791,9 @@ int service_start(struct service *svc, struct engine *e, char *err, size_t errle
 	if (!svc)
 		return 0;
 	svc->engine = e;
+	ret = keeper_start(&svc->keeper, &svc->opts->keep, e, err, errlen);
+	if (ret)
+		return ret;
 	ret = -pthread_create(&svc->thread, NULL, serve, svc);
 	if (ret) {
 		snprintf(err, errlen, "cannot start the service thread: %s", strerror(-ret));
@@ -731,6 +815,8 @@ void service_stop(struct service *svc)
 	}
 	for (int i = 0; i < SERVICE_MAX_CLIENTS; i++)
 		client_close(&svc->clients[i]);
+	keeper_stop(svc->keeper);	/* the last history write */
+	svc->keeper = NULL;
 	if (svc->lfd >= 0) {
 		close(svc->lfd);
 		svc->lfd = -1;

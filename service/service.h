@@ -16,9 +16,9 @@
 #include "meter/cli.h"
 #include "meter/engine.h"
 #include "meter/startup.h"
+#include "service/keeper.h"
 
 #define SERVICE_MAX_CLIENTS	64	/* viewers at once; more are told so and closed */
-#define SERVICE_MAX_QUOTAS	64
 
 enum service_opt {
 	OPT_SOCKET = OPT__METER_END,
@@ -31,24 +31,13 @@ enum service_opt {
 	OPT__SERVICE_END,
 };
 
-/* --quota USER=SIZE/day|month: who (a uid, a group's members, or everyone) may use how much. */
-struct quota_rule {
-	enum { QUOTA_UID, QUOTA_GROUP, QUOTA_ALL } who;
-	uint32_t id;		/* uid or gid */
-	char name[64];		/* as given, for messages */
-	uint64_t bytes;
-	char period;		/* 'd' or 'm' */
-};
-
 struct service_opts {
 	const char *socket_path;
 	bool no_socket;
 	const char *metrics_listen;	/* ADDR:PORT, NULL = off */
 	const char *metrics_file;	/* NULL = off */
 	unsigned int metrics_max_users;
-	struct quota_rule quotas[SERVICE_MAX_QUOTAS];
-	size_t nquotas;
-	const char *quota_command;
+	struct keeper_opts keep;	/* history and quotas */
 };
 
 extern const struct option service_longopts[];

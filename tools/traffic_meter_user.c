@@ -92,6 +92,7 @@ static int parse(int argc, char **argv, struct meter_cli *m, struct service_opts
 		fprintf(stderr, PROG ": %s\n", err);
 		return ret;
 	}
+	keeper_opts_from_cli(m, &so->keep);
 	return 0;
 }
 
@@ -216,8 +217,9 @@ int main(int argc, char **argv)
 		}
 		break;
 	}
-	service_stop(svc);
+	/* Drained and detached first: the history's last write and the summary see it all. */
 	engine_finish(ms.engine);
+	service_stop(svc);
 	req.ledger = true;	/* every owner ever seen, the evicted ones too */
 	if (!engine_snapshot(ms.engine, &req, &snap)) {
 		qsort(snap.users, snap.nusers, sizeof(*snap.users), owner_cmp);

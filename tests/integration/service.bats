@@ -52,7 +52,8 @@ need_group() {
 }
 
 start_meter() {
-	"$BIN" -d "$TMP" --socket "$SOCKET" -i /dev/null "$@" "$CG" lo 2> "$TMP/stderr" &
+	"$BIN" -d "$TMP" --socket "$SOCKET" --history-db "$TMP/history.db" -i /dev/null "$@" "$CG" lo \
+		2> "$TMP/stderr" &
 	METER=$!
 	TM_PIDS+=("$METER")
 	tm_wait_grep "$TMP/stderr" 'watching' 10 || { cat "$TMP/stderr"; return 1; }
@@ -210,7 +211,8 @@ some_traffic() {
 }
 
 @test "least privilege: a standalone tmtop drops too" {
-	"$TOP" --standalone --user nobody -b -n 3 -d 0.5 --log-dir "$TMP" --ignore-file /dev/null \
+	"$TOP" --standalone --user nobody -b -n 3 -d 0.5 --log-dir "$TMP" --no-history \
+		--ignore-file /dev/null \
 		"$CG" lo > "$TMP/out" 2> "$TMP/err" &
 	local p=$!
 	TM_PIDS+=("$p")
@@ -261,7 +263,7 @@ some_traffic() {
 	[ ! -e /var/log/tmtop ] || skip "/var/log/tmtop exists on this machine: not touching it"
 	need_group
 	MADE_LOGDIR=/var/log/tmtop
-	"$BIN" --user root --socket "$SOCKET" -i /dev/null "$CG" lo 2> "$TMP/stderr" &
+	"$BIN" --user root --socket "$SOCKET" --no-history -i /dev/null "$CG" lo 2> "$TMP/stderr" &
 	METER=$!
 	TM_PIDS+=("$METER")
 	tm_wait_grep "$TMP/stderr" 'watching' 10

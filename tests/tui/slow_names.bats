@@ -36,7 +36,7 @@ new_uids() {
 }
 
 @test "standalone tmtop with a 50 ms name service: 60 new uids in a flood, 0 events lost" {
-	LD_PRELOAD="$SHIM" "$TOP" --standalone --user root -b -n 12 -d 1 --no-log \
+	LD_PRELOAD="$SHIM" "$TOP" --standalone --user root -b -n 12 -d 1 --no-log --no-history \
 		--ignore-file /dev/null "$CG" lo > "$TMP/out" 2> "$TMP/err" &
 	local p=$!
 	TM_PIDS+=("$p")
