@@ -283,6 +283,16 @@ static void tally_sample(const struct agg *a, struct tally *t, uint64_t seq, uin
 
 /* ---- fold sets --------------------------------------------------------------------------- */
 
+static bool fold_has(const struct fold_set *s, uint64_t h)
+{
+	if (!s->cap)
+		return false;
+	for (size_t i = h & (s->cap - 1); s->v[i]; i = (i + 1) & (s->cap - 1))
+		if (s->v[i] == h)
+			return true;
+	return false;
+}
+
 static void fold_add(struct fold_set *s, uint64_t h)
 {
 	size_t i;
@@ -293,6 +303,9 @@ static void fold_add(struct fold_set *s, uint64_t h)
 		size_t ncap = s->cap ? s->cap * 2 : 64;
 		uint64_t *v;
 
+		/* A peer counted already is not one more: it must not stop the count. */
+		if (fold_has(s, h))
+			return;
 		if (s->n + 1 > AGG_FOLD_MAX) {
 			s->full = true;
 			return;
