@@ -767,11 +767,12 @@ static void fold_idle_peers(struct agg *a, struct user *u, uint64_t now)
 
 	if (u->npeers * 10 < a->cfg.peers_per_owner * 9 && a->npeers * 10 < a->cfg.max_peers * 9)
 		return;
-	if (!others_get(a, &u->other))
-		return;
 	HASH_ITER(hh, u->peers, p, tmp) {
 		if (now - p->t.active_ns < a->cfg.peer_idle_ns)
 			continue;
+		/* Made on first need: a full table of busy peers shows no empty "other" row. */
+		if (!others_get(a, &u->other))
+			return;
 		tally_fold(&u->other->t, &p->t);
 		fold_add(&u->other->set, key_hash64(&p->key, sizeof(p->key)));
 		if (u->last_peer == p)
