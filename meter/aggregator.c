@@ -33,6 +33,7 @@
 #define AGG_PEER_IDLE_NS	60000000000ULL
 #define EXIT_CHECK_NS		2000000000ULL	/* processes are probed this often */
 #define SPARK_SECS		(SNAP_SPARK * SNAP_SPARK_STEP)
+#define SPARK_RING		(SPARK_SECS + 1)	/* the whole seconds shown + the current one */
 #define NSEC_PER_SEC		1e9
 
 struct tally {
@@ -117,7 +118,7 @@ struct user {
 	unsigned int nprocs;
 	struct proc *last_proc;
 	struct proc *gone;		/* "(exited)": processes folded away, on first need */
-	float spark[SPARK_SECS];	/* in+out bytes per second, by second % SPARK_SECS */
+	float spark[SPARK_RING];	/* in+out bytes per second, by second % SPARK_RING */
 	uint64_t spark_sec;		/* the second spark_base was taken in */
 	uint64_t spark_base;		/* in+out bytes at the start of that second */
 	UT_hash_handle hh;
@@ -716,12 +717,12 @@ static void spark_sample(struct user *u, uint64_t now)
 		/* Seconds without a sample (a stall) are zero, not the previous value. */
 		uint64_t gap = sec - u->spark_sec;
 
-		for (uint64_t s = 1; s < gap && s <= SPARK_SECS; s++)
-			u->spark[(u->spark_sec + s) % SPARK_SECS] = 0;
-		u->spark[sec % SPARK_SECS] = 0;
+		for (uint64_t s = 1; s < gap && s < SPARK_RING; s++)
+			u->spark[(u->spark_sec + s) % SPARK_RING] = 0;
+		u->spark[sec % SPARK_RING] = 0;
 		u->spark_sec = sec;
 	}
-	u->spark[sec % SPARK_SECS] += (float)(sum - u->spark_base);
+	u->spark[sec % SPARK_RING] += (float)(sum - u->spark_base);
 	u->spark_base = sum;
 }
 
@@ -1058,8 +1059,8 @@ static void user_export(const struct agg *a, const struct user *u, struct snap_u
 		for (int j = 0; j < SNAP_SPARK_STEP; j++) {
 			uint64_t back = (uint64_t)(SNAP_SPARK - i) * SNAP_SPARK_STEP - (uint64_t)j;
 
-			if (back <= sec && back <= SPARK_SECS - 1)
-				sum += u->spark[(sec - back) % SPARK_SECS];
+			if (back <= sec)
+				sum += u->spark[(sec - back) % SPARK_RING];
 		}
 		out->spark[i] = sum / SNAP_SPARK_STEP;
 	}
