@@ -498,13 +498,13 @@ static int pread_all(int fd, char *buf, size_t n, uint64_t off)
 }
 
 /* The file's first line is the other format's header: it must not get our rows. */
-static bool other_format(struct csv *c, struct csv_file *f, uint64_t size)
+static bool other_format(struct csv *c, int fd, uint64_t size)
 {
 	const char *other = c->extended ? CSV_HEADER : CSV_HEADER_EXT;
 	size_t olen = strlen(other);
 	char head[sizeof(CSV_HEADER_EXT)];
 
-	if (size < olen || pread_all(f->fd, head, olen, 0))
+	if (size < olen || pread_all(fd, head, olen, 0))
 		return false;
 	return !memcmp(head, other, olen);
 }
@@ -657,7 +657,8 @@ static enum open_result try_open(struct csv *c, struct csv_file *f, int *fdp, co
 	if (created && c->gid != (gid_t)-1 && fchown(fd, (uid_t)-1, c->gid) == 0)
 		fchmod(fd, c->file_mode);
 	*fdp = fd;
-	if (!created && other_format(c, f, (uint64_t)st.st_size)) {
+	/* f->fd is still -1 here: the check reads the descriptor just opened. */
+	if (!created && other_format(c, fd, (uint64_t)st.st_size)) {
 		close(fd);
 		return OPEN_OTHER_FORMAT;
 	}
