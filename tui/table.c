@@ -25,6 +25,14 @@ static inline int cmp_dbl(double x, double y)
 	return x < y ? -1 : x > y;
 }
 
+/* Row keys hold numbers most significant byte first: ties sort as the numbers do. */
+static inline size_t put_be(uint8_t *buf, uint64_t v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		buf[i] = (uint8_t)(v >> (8 * (n - 1 - i)));
+	return n;
+}
+
 /* ---- shared cell printers ---------------------------------------------------------------- */
 
 static void cell_rate(const struct col_ctx *ctx, bool has, double v, enum tui_color color,
@@ -243,10 +251,7 @@ static int u_cmp_quota(const struct row *a, const struct row *b)
 
 static size_t u_key(const struct row *r, uint8_t *buf, size_t len)
 {
-	tm_owner_t o = ROW(struct snap_user, r)->owner;
-
-	memcpy(buf, &o, sizeof(o));
-	return sizeof(o);
+	return put_be(buf, ROW(struct snap_user, r)->owner, 8);
 }
 
 static bool u_match(const struct row *r, const char *filter)
@@ -412,8 +417,7 @@ static size_t p_key(const struct row *r, uint8_t *buf, size_t len)
 
 	buf[0] = p->family;
 	memcpy(buf + 1, p->addr, 16);
-	memcpy(buf + 17, &p->netns, 4);
-	return 21;
+	return 17 + put_be(buf + 17, p->netns, 4);
 }
 
 static bool p_match(const struct row *r, const char *filter)
@@ -579,8 +583,8 @@ static size_t r_key(const struct row *r, uint8_t *buf, size_t len)
 {
 	const struct snap_proc *p = ROW(struct snap_proc, r);
 
-	memcpy(buf, &p->owner, 8);
-	memcpy(buf + 8, &p->tgid, 4);
+	put_be(buf, p->owner, 8);
+	put_be(buf + 8, p->tgid, 4);
 	buf[12] = p->nfolded ? 1 : 0;
 	return 13;
 }
@@ -752,11 +756,10 @@ static size_t c_key(const struct row *r, uint8_t *buf, size_t len)
 
 	buf[0] = c->family;
 	buf[1] = c->proto;
-	memcpy(buf + 2, &c->lport, 2);
-	memcpy(buf + 4, &c->rport, 2);
+	put_be(buf + 2, c->lport, 2);
+	put_be(buf + 4, c->rport, 2);
 	memcpy(buf + 6, c->addr, 16);
-	memcpy(buf + 22, &c->netns, 4);
-	return 26;
+	return 22 + put_be(buf + 22, c->netns, 4);
 }
 
 static bool c_match(const struct row *r, const char *filter)
