@@ -1003,24 +1003,31 @@ char *spark_text(const float *spark, size_t n, int cells, bool ascii, char *buf,
 	float max = 0, v[SNAP_SPARK];
 	int shown;
 
+	if (!len)
+		return buf;
 	buf[0] = '\0';
 	if (cells <= 0 || !n)
 		return buf;
+	if (n > SNAP_SPARK) {
+		spark += n - SNAP_SPARK;	/* the newest points; v holds no more */
+		n = SNAP_SPARK;
+	}
 	per = (n + (size_t)cells - 1) / (size_t)cells;
 	shown = (int)((n + per - 1) / per);
+	/* Cells end at the newest point; the oldest cell may average fewer points. */
 	for (int i = 0; i < shown; i++) {
+		size_t end = n - (size_t)(shown - 1 - i) * per;
+		size_t start = end > per ? end - per : 0;
 		float sum = 0;
-		size_t from = n - (size_t)(shown - i) * per + (per - 1) * 0;
 
-		for (size_t j = 0; j < per; j++) {
-			size_t idx = n >= (size_t)(shown - i) * per ? n - (size_t)(shown - i) * per + j :
-				     0;
-
-			if (idx < n)
-				sum += spark[idx];
-		}
-		(void)from;
-		v[i] = sum / (float)per;
+		for (size_t j = start; j < end; j++)
+			sum += spark[j];
+		v[i] = sum / (float)(end - start);
+		/* From a snapshot that may have crossed a socket: no NaN or negative level. */
+		if (!(v[i] > 0))
+			v[i] = 0;
+		else if (v[i] > 1e30f)
+			v[i] = 1e30f;
 		if (v[i] > max)
 			max = v[i];
 	}
