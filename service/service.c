@@ -140,7 +140,7 @@ int service_parse(struct meter_cli *m, struct service_opts *so, int argc, char *
 
 	cli_meter_defaults(m);
 	service_defaults(so);
-	optind = 1;
+	optind = 0;	/* a full restart of getopt, as tmtop_parse() does */
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, ":d:i:o:vhVZ:", longopts, NULL)) != -1) {
 		switch (opt) {
