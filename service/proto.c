@@ -218,6 +218,12 @@ static int get_fields(json_object *o, void *base, const struct field *f, size_t 
 
 /* ---- the pieces written by hand ---------------------------------------------------------- */
 
+/* The text of j, or NULL when j is not a string: json-c gives NULL for a JSON null. */
+static const char *str_of(json_object *j)
+{
+	return json_object_is_type(j, json_type_string) ? json_object_get_string(j) : NULL;
+}
+
 void proto_put_owner(json_object *o, tm_owner_t owner, bool with_names)
 {
 	char tok[OWNER_TOKEN_LEN];
@@ -331,8 +337,8 @@ static int peer_from_json(json_object *o, struct snap_peer *p, char *err, size_t
 	json_object *j;
 
 	if (json_object_object_get_ex(o, "addr", &j) &&
-	    proto_parse_addr(json_object_get_string(j), &p->family, p->addr)) {
-		snprintf(err, errlen, "peer: bad addr '%s'", json_object_get_string(j));
+	    (!str_of(j) || proto_parse_addr(str_of(j), &p->family, p->addr))) {
+		snprintf(err, errlen, "peer: bad addr %s", json_object_to_json_string(j));
 		return -EINVAL;
 	}
 	get_io(o, p->bytes, p->packets, p->rate);
@@ -395,7 +401,7 @@ static int user_from_json(json_object *o, struct snap_user *u, char *err, size_t
 		json_object *p;
 
 		if (json_object_object_get_ex(j, "period", &p))
-			u->quota_period = strcmp(json_object_get_string(p), "day") ? 'm' : 'd';
+			u->quota_period = str_of(p) && !strcmp(str_of(p), "day") ? 'd' : 'm';
 		ret = get_fields(j, u, quota_fields, N(quota_fields), err, errlen);
 	}
 	return ret;
@@ -439,8 +445,8 @@ static int conn_from_json(json_object *o, struct snap_conn *c, char *err, size_t
 	json_object *j;
 
 	if (json_object_object_get_ex(o, "addr", &j) &&
-	    proto_parse_addr(json_object_get_string(j), &c->family, c->addr)) {
-		snprintf(err, errlen, "connection: bad addr");
+	    (!str_of(j) || proto_parse_addr(str_of(j), &c->family, c->addr))) {
+		snprintf(err, errlen, "connection: bad addr %s", json_object_to_json_string(j));
 		return -EINVAL;
 	}
 	get_io(o, c->bytes, c->packets, c->rate);
@@ -609,7 +615,7 @@ int proto_snapshot_from_json(json_object *o, struct snapshot *s, char *err, size
 		if (json_object_object_get_ex(j, "started", &k))
 			s->meter.started.tv_sec = json_object_get_int64(k);
 		if (json_object_object_get_ex(j, "ignore_mode", &k)) {
-			int mode = cli_ignore_mode(json_object_get_string(k));
+			int mode = str_of(k) ? cli_ignore_mode(str_of(k)) : -EINVAL;
 
 			s->meter.ignore_mode = (uint8_t)(mode < 0 ? 0 : mode);
 		}
@@ -690,10 +696,10 @@ int proto_snapshot_from_json(json_object *o, struct snapshot *s, char *err, size
 			json_object *e = json_object_array_get_idx(l, i), *k;
 			char reason[160];
 
-			if (!json_object_object_get_ex(e, "prefix", &k) ||
-			    iplist_parse_entry(json_object_get_string(k), &s->ignore[i].p, reason,
-					       sizeof(reason))) {
-				snprintf(err, errlen, "ignore: bad prefix");
+			if (!json_object_object_get_ex(e, "prefix", &k) || !str_of(k) ||
+			    iplist_parse_entry(str_of(k), &s->ignore[i].p, reason, sizeof(reason))) {
+				snprintf(err, errlen, "ignore: bad prefix %s",
+					 json_object_to_json_string(k));
 				ret = -EINVAL;
 				goto fail;
 			}
