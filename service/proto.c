@@ -7,6 +7,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <float.h>
 #include <math.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -111,18 +112,50 @@ static const struct field quota_fields[] = {
 
 #define N(t) (sizeof(t) / sizeof((t)[0]))
 
-/* A double with at most one decimal: rates and times do not need 17 digits. */
+/*
+ * A double with at most three decimals: rates and times do not need 17 digits. Past 1e15 the
+ * decimals mean nothing and "%.3f" would not fit (1e300 is 305 digits): 17 significant digits
+ * there, which read back as the same number. No "-0".
+ */
 static json_object *new_dbl(double d)
 {
 	char buf[64];
 
 	if (!isfinite(d))
 		return NULL;
-	if (d == floor(d) && fabs(d) < 1e15)
+	if (d == 0)
+		d = 0;
+	if (fabs(d) >= 1e15)
+		snprintf(buf, sizeof(buf), "%.17g", d);
+	else if (d == floor(d))
 		snprintf(buf, sizeof(buf), "%.0f", d);
 	else
 		snprintf(buf, sizeof(buf), "%.3f", d);
 	return json_object_new_double_s(d, buf);
+}
+
+/* A number a snapshot can hold. json-c reads NaN and Infinity; they are no number here. */
+static bool get_finite(json_object *j, double *out)
+{
+	double d;
+
+	if (!j)
+		return false;
+	d = json_object_get_double(j);
+	if (!isfinite(d))
+		return false;
+	*out = d;
+	return true;
+}
+
+/* The same for a float (the spark): what does not fit one is no number either. */
+static float get_float(json_object *j)
+{
+	double d = 0;
+
+	if (!get_finite(j, &d) || fabs(d) > FLT_MAX)
+		return 0;
+	return (float)d;
 }
 
 static void put_fields(json_object *o, const void *base, const struct field *f, size_t n)
@@ -193,10 +226,11 @@ static int get_fields(json_object *o, void *base, const struct field *f, size_t 
 			*(uint8_t *)v = (uint8_t)json_object_get_int64(j);
 			break;
 		case F_DBL:
-			*(double *)v = json_object_get_double(j);
+			*(double *)v = 0;
+			get_finite(j, (double *)v);
 			break;
 		case F_FLT:
-			*(float *)v = (float)json_object_get_double(j);
+			*(float *)v = get_float(j);
 			break;
 		case F_BOOL:
 			if (f->size == sizeof(int))
@@ -308,14 +342,10 @@ static bool get_io(json_object *o, uint64_t bytes[2], uint64_t packets[2], doubl
 		packets[TM_DIR_IN] = json_object_get_uint64(j);
 	if (json_object_object_get_ex(o, "out_packets", &j))
 		packets[TM_DIR_OUT] = json_object_get_uint64(j);
-	if (json_object_object_get_ex(o, "in_rate", &j) && j) {
-		rate[TM_DIR_IN] = json_object_get_double(j);
+	if (json_object_object_get_ex(o, "in_rate", &j) && get_finite(j, &rate[TM_DIR_IN]))
 		has = true;
-	}
-	if (json_object_object_get_ex(o, "out_rate", &j) && j) {
-		rate[TM_DIR_OUT] = json_object_get_double(j);
+	if (json_object_object_get_ex(o, "out_rate", &j) && get_finite(j, &rate[TM_DIR_OUT]))
 		has = true;
-	}
 	return has;
 }
 
@@ -396,7 +426,7 @@ static int user_from_json(json_object *o, struct snap_user *u, char *err, size_t
 	}
 	if (json_object_object_get_ex(o, "spark", &j) && json_object_is_type(j, json_type_array))
 		for (size_t i = 0; i < SNAP_SPARK && i < json_object_array_length(j); i++)
-			u->spark[i] = (float)json_object_get_double(json_object_array_get_idx(j, i));
+			u->spark[i] = get_float(json_object_array_get_idx(j, i));
 	if (json_object_object_get_ex(o, "quota", &j) && j) {
 		json_object *p;
 
@@ -599,10 +629,16 @@ int proto_snapshot_from_json(json_object *o, struct snapshot *s, char *err, size
 	if (json_object_object_get_ex(o, "seq", &j))
 		s->seq = json_object_get_uint64(j);
 	if (json_object_object_get_ex(o, "time", &j)) {
-		double t = json_object_get_double(j);
+		double t;
 
-		s->taken.tv_sec = (time_t)t;
-		s->taken.tv_nsec = (long)((t - (double)s->taken.tv_sec) * 1e9);
+		/* Milliseconds, as written, rounded (1.123 is 1.12299999... as a double); a
+		 * time before 1970 or past the year 30000 is no time. */
+		if (get_finite(j, &t) && t >= 0 && t < 1e12) {
+			long long ms = llround(t * 1000);
+
+			s->taken.tv_sec = (time_t)(ms / 1000);
+			s->taken.tv_nsec = (long)(ms % 1000) * 1000000;
+		}
 	}
 	if (json_object_object_get_ex(o, "restricted", &j))
 		s->restricted = json_object_get_boolean(j);
