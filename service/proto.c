@@ -529,14 +529,14 @@ json_object *proto_snapshot_to_json(const struct snapshot *s, bool with_names)
 			all |= s->peers[i].owner != s->peers_of;
 			json_object_array_add(l, pj);
 		}
-		/* Peers of several owners name theirs; one owner's peers say it once. */
-		if (all) {
+		/* Peers of several owners name theirs; one owner's peers say it once. The one
+		 * asked for is said even then, so that it reads back as it was. */
+		if (all)
 			for (size_t i = 0; i < s->npeers; i++)
 				proto_put_owner(json_object_array_get_idx(l, i), s->peers[i].owner,
 						false);
-		} else {
+		if (!all || s->peers_of)
 			proto_put_owner(p, s->peers_of, with_names);
-		}
 		json_object_object_add(p, "list", l);
 		json_object_object_add(o, "peers", p);
 	}
@@ -656,12 +656,14 @@ int proto_snapshot_from_json(json_object *o, struct snapshot *s, char *err, size
 			s->meter.ignore_mode = (uint8_t)(mode < 0 ? 0 : mode);
 		}
 	}
-	if (json_object_object_get_ex(o, "stats", &j)) {
+	/* A restricted snapshot has no stats, totals, ignore list or logs (snapshot.h): what
+	 * claims otherwise is not taken, as the encoder would not say it again. */
+	if (!s->restricted && json_object_object_get_ex(o, "stats", &j)) {
 		ret = get_fields(j, &s->stats, stats_fields, N(stats_fields), err, errlen);
 		if (ret)
 			goto fail;
 	}
-	if (json_object_object_get_ex(o, "totals", &j))
+	if (!s->restricted && json_object_object_get_ex(o, "totals", &j))
 		s->totals.has_rate = get_io(j, s->totals.bytes, s->totals.packets, s->totals.rate);
 
 	GET_ARRAY("users", s->users, s->nusers, struct snap_user, user_from_json);
@@ -721,6 +723,8 @@ int proto_snapshot_from_json(json_object *o, struct snapshot *s, char *err, size
 		}
 		s->have_conns = true;
 	}
+	if (s->restricted)
+		return 0;
 	if (json_object_object_get_ex(o, "ignore", &l) && json_object_is_type(l, json_type_array)) {
 		s->nignore = json_object_array_length(l);
 		s->ignore = calloc(s->nignore ? s->nignore : 1, sizeof(*s->ignore));
