@@ -778,9 +778,12 @@ json_object *proto_parse_line(const char *line, size_t len, char *err, size_t er
 	}
 	o = json_tokener_parse_ex(tok, line, (int)len);
 	e = json_tokener_get_error(tok);
-	if (!o || e != json_tokener_success) {
+	if (!o && e == json_tokener_success) {
+		snprintf(err, errlen, "a request is a JSON object");	/* it was "null" */
+	} else if (!o || e != json_tokener_success) {
+		/* json-c's "continue" means it wanted more: the line ended too soon. */
 		snprintf(err, errlen, "not JSON at offset %zu: %s", json_tokener_get_parse_end(tok),
-			 json_tokener_error_desc(e == json_tokener_success ?
+			 json_tokener_error_desc(e == json_tokener_continue ?
 						 json_tokener_error_parse_eof : e));
 		json_object_put(o);
 		o = NULL;
