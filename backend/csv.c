@@ -950,7 +950,8 @@ static int rotate_name(struct csv *c, struct csv_file *f)
 	if (c->compress)
 		gz_queue(c, to);
 	/* Keep the newest max_files, counting the one just made. */
-	qsort(seqs, nseq, sizeof(*seqs), seq_cmp);
+	if (nseq)	/* seqs is NULL when there were none, and qsort may not get NULL */
+		qsort(seqs, nseq, sizeof(*seqs), seq_cmp);
 	for (size_t i = 0; i + c->max_files < nseq + 1 && i < nseq; i++) {
 		char old[NAME_MAX + 8];
 
