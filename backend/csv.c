@@ -343,10 +343,16 @@ static int gz_file(int dirfd, const char *name, mode_t mode)
 		ret = -EIO;
 	if (!ret && renameat(dirfd, tmp, dirfd, out) < 0)
 		ret = -errno;
-	if (!ret)
-		unlinkat(dirfd, name, 0);
-	else
+	if (!ret) {
+		/*
+		 * Gone already: a rotation pruned it (past --max-files) while it was being
+		 * compressed. Then the copy goes too, or it would outlive the limit.
+		 */
+		if (unlinkat(dirfd, name, 0) < 0 && errno == ENOENT)
+			unlinkat(dirfd, out, 0);
+	} else {
 		unlinkat(dirfd, tmp, 0);
+	}
 out:
 	close(in);
 	return ret;
@@ -950,8 +956,16 @@ static int rotate_name(struct csv *c, struct csv_file *f)
 	if (c->compress)
 		gz_queue(c, to);
 	/* Keep the newest max_files, counting the one just made. */
-	if (nseq)	/* seqs is NULL when there were none, and qsort may not get NULL */
+	if (nseq) {	/* seqs is NULL when there were none, and qsort may not get NULL */
+		size_t u = 1;
+
 		qsort(seqs, nseq, sizeof(*seqs), seq_cmp);
+		/* <name>.N and <name>.N.gz both seen mid-compression are one file. */
+		for (size_t i = 1; i < nseq; i++)
+			if (seqs[i] != seqs[u - 1])
+				seqs[u++] = seqs[i];
+		nseq = u;
+	}
 	for (size_t i = 0; i + c->max_files < nseq + 1 && i < nseq; i++) {
 		char old[NAME_MAX + 8];
 
