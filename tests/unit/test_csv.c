@@ -1526,6 +1526,31 @@ static void test_rotate_compress(void **state)
 	run_rotation(*state, true);
 }
 
+/*
+ * Pruning past --max-files races with the thread compressing the newest rotated file: the
+ * limit holds whichever runs first (a short run many times, as the race is not every time).
+ */
+static void test_rotate_compress_race(void **state)
+{
+	struct fixture *fx = *state;
+	struct backend_config cfg = base_cfg(fx);
+	char path[128];
+
+	path_of(path, sizeof(path), fx, "lo", 1000);
+	cfg.max_file_size = 1000;
+	cfg.max_files = 3;
+	cfg.compress = true;
+	for (int round = 0; round < 40; round++) {
+		start_cfg(&cfg);
+		for (int i = 0; i < 60; i++)
+			assert_int_equal(put(1000, TM_DIR_OUT, 100), 0);
+		stop();
+		if (count_names(fx, "traffic_user_lo_1000.log.", NULL, 0) != 3)
+			fail_msg("round %d: %d rotated files, want 3", round,
+				 count_names(fx, "traffic_user_lo_1000.log.", NULL, 0));
+	}
+}
+
 /* Rotation deletes only files of our own uid; a planted one stays and is not counted. */
 static void test_rotate_keeps_foreign(void **state)
 {
@@ -1750,6 +1775,7 @@ int main(void)
 		T(test_max_open),
 		T(test_rotate_by_size),
 		T(test_rotate_compress),
+		T(test_rotate_compress_race),
 		T(test_rotate_keeps_foreign),
 		T(test_totals_rotate_before_wrap),
 		T(test_min_free),
