@@ -84,7 +84,7 @@ char *put_csv_text(char *p, const char *s, size_t max)
 	for (size_t i = 0; i < n && !quote; i++) {
 		unsigned char c = (unsigned char)s[i];
 
-		quote = c < 0x20 || c > 0x7e || c == ',' || c == '"';
+		quote = c < 0x20 || c > 0x7e || c == ',' || c == '"' || c == '\\';
 	}
 	if (!quote && !cut) {
 		memcpy(p, s, n);
@@ -97,7 +97,7 @@ char *put_csv_text(char *p, const char *s, size_t max)
 		if (c == '"') {
 			*p++ = '"';
 			*p++ = '"';
-		} else if (c < 0x20 || c > 0x7e) {
+		} else if (c < 0x20 || c > 0x7e || c == '\\') {
 			*p++ = '\\';
 			*p++ = 'x';
 			*p++ = hex[c >> 4];

@@ -112,7 +112,8 @@ static inline char *put_ts(char *p, const struct timespec *ts)
 /*
  * A text field of a CSV row (RFC 4180): as is when it is plain printable ASCII without a comma
  * or a quote, else in double quotes with quotes doubled. Control characters and bytes past
- * 0x7e, which a one-row-per-line file cannot carry, are written as the four characters \xNN.
+ * 0x7e, which a one-row-per-line file cannot carry, are written as the four characters \xNN,
+ * and so is a backslash (\x5c), so that a name cannot spell an escape it does not contain.
  * At most max input bytes are written (a longer text ends in "..."); the output takes at most
  * 4 * max + 5 bytes.
  */

@@ -418,21 +418,6 @@ unlock:
 	return ret;
 }
 
-void snapshot_free(struct snapshot *s)
-{
-	free(s->users);
-	free(s->peers);
-	free(s->procs);
-	free(s->conns);
-	free(s->ignore);
-	s->users = NULL;
-	s->peers = NULL;
-	s->procs = NULL;
-	s->conns = NULL;
-	s->ignore = NULL;
-	s->nusers = s->npeers = s->nprocs = s->nconns = s->nignore = 0;
-}
-
 int engine_ignore_add(struct engine *e, const struct ip_prefix *p)
 {
 	return ignore_add(e->ignore, p);

@@ -131,6 +131,80 @@ void service_usage(FILE *out)
 		"                         with: user uid period used limit period-start\n");
 }
 
+#define LOGGER		"traffic_meter_user"
+#define LOGGER_USAGE	LOGGER " [options] [cgroup_path] [nic_id]"
+
+static void logger_usage(FILE *out)
+{
+	fprintf(out,
+		"Usage: " LOGGER_USAGE "\n"
+		"Meter every packet of a cgroup subtree per user: log it to per-user CSV files and\n"
+		"answer tmtop viewers on a local socket. Runs until SIGINT or SIGTERM; SIGHUP reopens\n"
+		"the log files.\n\n"
+		"  cgroup_path            cgroup v2 directory to watch (default: <cgroup2 mount>/user.slice,\n"
+		"                         else the cgroup v2 root; \"\" means the default)\n"
+		"  nic_id                 label used in log file names (default: unknown; it does not filter)\n\n");
+	cli_meter_usage(out, true);
+	service_usage(out);
+	fprintf(out, "  -h, --help             show this help\n"
+		     "  -V, --version          show the version\n");
+}
+
+int service_parse(struct meter_cli *m, struct service_opts *so, int argc, char **argv,
+		  FILE *out, char *err, size_t errlen)
+{
+	static struct option longopts[64];
+	size_t n = 0;
+	int opt, ret;
+
+	for (const struct option *o = cli_meter_longopts; o->name; o++)
+		longopts[n++] = *o;
+	for (const struct option *o = service_longopts; o->name; o++)
+		longopts[n++] = *o;
+	longopts[n++] = (struct option){ "help", no_argument, NULL, 'h' };
+	longopts[n++] = (struct option){ "version", no_argument, NULL, 'V' };
+	longopts[n] = (struct option){ 0 };
+
+	cli_meter_defaults(m);
+	service_defaults(so);
+	optind = 0;	/* a full restart of getopt, as tmtop_parse() does */
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, ":d:i:o:vhVZ:", longopts, NULL)) != -1) {
+		switch (opt) {
+		case 'd': opt = OPT_LOG_DIR; break;
+		case 'i': opt = OPT_IGNORE_FILE; break;
+		case 'o': opt = OPT_OUTPUT; break;
+		case 'v': opt = OPT_VERBOSE; break;
+		case 'Z': opt = OPT_RUN_AS; break;
+		case 'h':
+			logger_usage(out);
+			return 1;
+		case 'V':
+			fprintf(out, LOGGER " %s\n", TM_VERSION);
+			return 1;
+		case ':':
+			snprintf(err, errlen, "option '%s' needs an argument", argv[optind - 1]);
+			return -EINVAL;
+		case '?':
+			if (optopt && optopt < 0x100)
+				snprintf(err, errlen, "unknown option '-%c' (see --help)", optopt);
+			else
+				snprintf(err, errlen, "unknown option '%s' (see --help)",
+					 argv[optind - 1]);
+			return -EINVAL;
+		}
+		ret = cli_meter_option(m, opt, optarg, err, errlen);
+		if (!ret)
+			ret = service_option(so, opt, optarg, err, errlen);
+		if (ret < 0)
+			return ret;
+	}
+	ret = cli_meter_positional(m, argc, argv, optind, LOGGER_USAGE, "--iface", err, errlen);
+	if (!ret)
+		keeper_opts_from_cli(m, &so->keep);
+	return ret;
+}
+
 bool service_trusted(uid_t uid, gid_t gid, const gid_t *groups, size_t ngroups, gid_t tmtop)
 {
 	if (uid == 0)

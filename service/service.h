@@ -46,6 +46,15 @@ void service_defaults(struct service_opts *o);
 int service_option(struct service_opts *o, int opt, const char *arg, char *err, size_t errlen);
 void service_usage(FILE *out);
 
+/*
+ * traffic_meter_user's whole command line: the seed's letters (-d log dir, -i ignore file,
+ * -o output, -v verbose, -Z user), the shared meter options, the service's, and the
+ * positional [cgroup_path] [nic_id]. 0: run; 1: --help or --version was printed to out, exit
+ * 0; -errno: err has one line (a bad option, or a cgroup that cannot be used).
+ */
+int service_parse(struct meter_cli *m, struct service_opts *so, int argc, char **argv,
+		  FILE *out, char *err, size_t errlen);
+
 struct service;
 
 /* For meter_startup(): bind the socket and open what needs root, before the switch. */

@@ -88,7 +88,10 @@ static int parse_log_cmd(struct tmtop_opts *o, int argc, char **argv, FILE *out,
 	int opt;
 
 	o->cmd = CMD_LOG;
-	optind = 2;
+	/* "log" takes the program name's place; optind 0 restarts getopt from scratch. */
+	argc--;
+	argv++;
+	optind = 0;
 	while ((opt = getopt_long(argc, argv, ":fu:h", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'f':
@@ -252,7 +255,9 @@ int tmtop_parse(struct tmtop_opts *o, int argc, char **argv, FILE *out, char *er
 		longopts[n++] = *p;
 	longopts[n] = (struct option){ 0 };
 
-	optind = 1;
+	/* 0, not 1: glibc then drops what an earlier parse left (permutation, a half-read
+	 * cluster of letters), so a second parse in one process sees only its own argv. */
+	optind = 0;
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, ":d:D:u:i:s:IF:bn:MrhVZ:", longopts, NULL)) != -1) {
 		switch (opt) {
