@@ -495,6 +495,9 @@ void engine_finish(struct engine *e)
 		while (collector_drain(e->col, &h) > 0 || collector_backlog(e->col))
 			;
 		feed_batch(e);
+		for (size_t i = 0; i < e->nbackends; i++)
+			if (e->backends[i]->ops->finish)
+				e->backends[i]->ops->finish(e->backends[i]);
 		flush_backends(e);
 		sample(e, tm_now_ns());
 	}
