@@ -134,6 +134,9 @@ setup()
 	trap 'exit 130' INT TERM
 	WORK=$(mktemp -d /tmp/tmtop-bench.XXXXXX)
 	mkdir "$WORK/logs" "$WORK/bin"
+	# Started as root the meter runs as tmtop, or nobody when there is no tmtop user: measure it
+	# as deployed, in a log directory that user may write.
+	chmod 1777 "$WORK/logs"
 	CG="$mnt/tmtop-bench-$$"
 	mkdir "$CG"
 	# Run copies: others may rebuild the tree while we measure (the BPF object is embedded).
