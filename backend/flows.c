@@ -837,8 +837,10 @@ static void emit_line(struct flows *fl, enum sink sink, const struct flow *f, bo
 		fl->prefix = 1;
 	}
 	end = put_line(fl, fl->buf + fl->used, f, partial);
+	/* After a failed rotation the lines go on into the file until the retry is due. */
 	if (fl->max_file_size && fl->fsize + fl->used > 0 &&
-	    fl->fsize + (size_t)(end - fl->buf) > fl->max_file_size) {
+	    fl->fsize + (size_t)(end - fl->buf) > fl->max_file_size &&
+	    (!fl->rotate_retry_ns || mono_ns() >= fl->rotate_retry_ns)) {
 		/* Format again after the rotation: the new file needs no fence. */
 		buf_write(fl);
 		file_rotate(fl);
@@ -1091,9 +1093,9 @@ static void flows_tick(struct backend *b, const struct timespec *now)
 
 	if (upto < 0)
 		return;
+	/* Not kept monotonic: after a step back of the clock, new flows are not late ones. */
 	done = flows_align(upto / NS, fl->interval);
-	if (done > fl->written)
-		fl->written = done;
+	fl->written = done;
 	if (!fl->n || (fl->oldest + (int64_t)fl->interval) * NS > upto)
 		return;
 	emit(fl, upto, t);

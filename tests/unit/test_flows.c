@@ -496,6 +496,17 @@ static void test_late_packet(void **state)
 	assert_int_equal(num(l.o[1], "bytes"), 20);
 	assert_int_equal(num(l.o[1], "start"), T0);
 	free_lines(&l);
+	/* the clock stepped back an hour: the intervals after the step are not late ones */
+	tick(fx, T0 + 3600, 0);
+	tick(fx, T0 + 22, 0);
+	r = rec(7, TM_DIR_OUT, "10.0.0.1", "10.0.0.2", 40, T0 + 25, 0);
+	put(fx, &r);
+	tick(fx, T0 + 31, 100000000);
+	read_flows(fx, &l);
+	assert_int_equal(l.n, 3);
+	assert_false(partial(l.o[2]));
+	assert_int_equal(num(l.o[2], "start"), T0 + 20);
+	free_lines(&l);
 }
 
 /* Stopping writes the interval that has not ended, marked partial, and keeps nothing back. */
