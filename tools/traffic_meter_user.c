@@ -87,7 +87,7 @@ int main(int argc, char **argv)
 	struct meter_start ms;
 	struct meter_cli m;
 	struct snapshot snap;
-	char err[512] = "";
+	char err[512] = "", targets[600];
 	sigset_t sigs;
 	int ret, sig;
 
@@ -120,18 +120,24 @@ int main(int argc, char **argv)
 		engine_stop(ms.engine);
 		return 1;
 	}
+	/* Where each backend writes, from the backends themselves (-o csv,flows names two). */
+	targets[0] = '\0';
 	if (!engine_snapshot(ms.engine, &req, &snap)) {
+		size_t n = 0;
+
 		print_ignore_list(&snap);
+		for (size_t i = 0; i < snap.nlogs && n < sizeof(targets); i++)
+			n += (size_t)snprintf(targets + n, sizeof(targets) - n, "%s%s",
+					      i ? " and " : "", snap.logs[i].target);
 		snapshot_free(&snap);
 	}
 	if (m.counters_only)
 		fprintf(stderr, PROG ": counting %s in the kernel only (no events, no logs); "
 			"Ctrl+C to stop\n", m.cgroup_path);
 	else
-		fprintf(stderr, PROG ": watching %s, logging to %s/traffic_user_%s_<uid>.log%s%s; "
-			"running as %s; Ctrl+C to stop\n", m.cgroup_path, m.log_dir, m.nic_id,
-			service_path(svc) ? ", serving " : "", service_path(svc) ? service_path(svc) : "",
-			ms.run.name);
+		fprintf(stderr, PROG ": watching %s, logging to %s%s%s; running as %s; Ctrl+C to "
+			"stop\n", m.cgroup_path, targets, service_path(svc) ? ", serving " : "",
+			service_path(svc) ? service_path(svc) : "", ms.run.name);
 
 	for (;;) {
 		if (sigwait(&sigs, &sig))
