@@ -181,10 +181,12 @@ $(FUZZ_OUT)/obj/%.o: %.c
 
 $(FUZZ_OUT)/fuzz_iplist: $(FUZZ_OUT)/obj/meter/iplist.o
 $(FUZZ_OUT)/fuzz_csv_row $(FUZZ_OUT)/fuzz_csv_tail: $(FUZZ_OUT)/obj/backend/csv.o \
-	$(FUZZ_OUT)/obj/backend/rowfmt.o $(FUZZ_OUT)/obj/backend/backend.o
+	$(FUZZ_OUT)/obj/backend/rowfmt.o $(FUZZ_OUT)/obj/backend/backend.o \
+	$(FUZZ_OUT)/obj/backend/flows.o
 # The codec, and what it names owners, addresses, prefixes and modes with.
 $(FUZZ_OUT)/fuzz_proto: $(addprefix $(FUZZ_OUT)/obj/,service/proto.o backend/backend.o \
-	backend/csv.o backend/rowfmt.o meter/iplist.o meter/users.o meter/cli.o meter/cgroup.o \
+	backend/csv.o backend/flows.o backend/rowfmt.o meter/iplist.o meter/users.o meter/cli.o \
+	meter/cgroup.o \
 	meter/snapshot.o)
 $(FUZZ_OUT)/fuzz_proto: FUZZ_LIBS := $(LDLIBS_JSON) -lm
 

@@ -26,7 +26,8 @@ start_logger() {
 		who=(--user "$2")
 		shift 2
 	fi
-	"$BIN" "${who[@]}" -d "$TMP" --no-socket -i /dev/null "$@" "$CG" lo 2> "$TMP/stderr" &
+	"$BIN" "${who[@]}" -d "$TMP" --no-socket --no-history -i /dev/null "$@" "$CG" lo \
+		2> "$TMP/stderr" &
 	LOGGER=$!
 	TM_PIDS+=("$LOGGER")
 	tm_wait_grep "$TMP/stderr" 'watching' 10 || { cat "$TMP/stderr"; return 1; }

@@ -64,7 +64,7 @@ teardown_file() {
 
 setup() {
 	LOGS="$BATS_TEST_TMPDIR/logs"
-	mkdir -p "$LOGS"
+	mkdir -p -m 1777 "$LOGS"	# the meter runs as nobody once started when tmtop does not exist
 	PIDS="$BATS_TEST_TMPDIR/pids"
 	: > "$PIDS"
 }
