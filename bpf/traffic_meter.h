@@ -39,6 +39,12 @@ enum tm_ignore_mode {
 #define TM_MAX_IGNORE		1024	/* prefixes per family in the ignore tries */
 #define TM_DEFAULT_RING_MB	8	/* ring buffer: ~110k events, >5x a 20 ms drain at 1M events/s */
 
+/*
+ * Packet records are gathered per CPU and reach the ring buffer TM_BATCH_EVENTS at a time, one
+ * reservation for all of them; user space flushes a partial batch on every drain.
+ */
+#define TM_BATCH_EVENTS		32
+
 /* Slots of the per-CPU stats array. */
 enum tm_stat {
 	TM_STAT_RING_FULL = 0,	/* packet events lost: the ring buffer was full */
@@ -117,6 +123,22 @@ struct tm_sock_info {
 struct tm_counters {
 	__u64 bytes[2];		/* indexed by TM_DIR_* */
 	__u64 packets[2];
+};
+
+/*
+ * What one CPU has not yet handed over (the CPU's slot in the batch array): the counts of the owner it
+ * saw last, added to owner_counters when the owner changes, and its batch of packet records.
+ * Both go out on every drain (the tm_flush program, run on each CPU). busy is set while a
+ * program on this CPU uses the slot: a program that interrupts it (a softirq over an egress
+ * hook, the flush IPI) sees the flag and goes to the maps directly instead.
+ */
+struct tm_batch {
+	__u32 busy;
+	__u32 count;		/* records in ev[] */
+	__u64 owner;		/* whose counts pending holds */
+	struct tm_counters pending;
+	struct tm_event ev[TM_BATCH_EVENTS];
+	__u8 pad[16];		/* a whole number of cache lines: no CPU writes another's line */
 };
 
 /* LPM trie keys: prefixlen first, as BPF_MAP_TYPE_LPM_TRIE requires. */

@@ -12,6 +12,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
@@ -42,6 +43,9 @@ struct collector {
 	uint64_t budget_end;		/* this drain stops at this record count */
 	uint64_t records;		/* every record, for the budget */
 	bool backlog;			/* the last drain stopped on its budget */
+	int busy_cpus;			/* CPUs whose batch was in use at the last flush */
+	struct tm_batch *batches;	/* the batch array, mapped read-only: one slot per CPU */
+	size_t batches_len;
 	bool batch_ok;			/* the kernel takes BPF_MAP_LOOKUP_BATCH on this map */
 	size_t nowners;			/* owners at the last read */
 	const struct collector_handlers *h;	/* set for the duration of one drain */
@@ -124,9 +128,12 @@ static int handle_record(void *ctx, void *data, size_t size)
 	struct collector *c = ctx;
 	const __u8 *type = data;
 
-	if (size >= sizeof(struct tm_event) && *type == TM_REC_PACKET)
-		packet_record(c, data);
-	else if (size >= sizeof(struct tm_sock_event) &&
+	if (size >= sizeof(struct tm_event) && *type == TM_REC_PACKET) {
+		/* A batch: one CPU's packet records back to back, in the order it saw them. */
+		for (size_t off = 0; off + sizeof(struct tm_event) <= size;
+		     off += sizeof(struct tm_event))
+			packet_record(c, (const struct tm_event *)((const char *)data + off));
+	} else if (size >= sizeof(struct tm_sock_event) &&
 		 (*type == TM_REC_SOCK || *type == TM_REC_SOCK_CLOSE))
 		sock_record(c, data);
 	/*
@@ -240,6 +247,8 @@ int collector_open(struct collector **out, const struct collector_opts *opts, ch
 	c->skel->rodata->filter_ifindex = opts->ifindex;
 	c->skel->rodata->host_netns = c->host_netns;
 	c->skel->rodata->emit_events = !opts->counters_only;
+	c->skel->rodata->measure_floor = opts->measure_floor;
+	c->skel->rodata->batch_records = !opts->no_batch;
 	/* Wake the reader early only when a quarter of the ring is queued; else it drains on
 	 * its timer. A wake-up per event costs the watched traffic half its rate. */
 	c->skel->rodata->wakeup_bytes = ring / 4;
@@ -252,6 +261,8 @@ int collector_open(struct collector **out, const struct collector_opts *opts, ch
 				       opts->max_owners ? opts->max_owners : TM_MAX_OWNERS);
 	if (!ret)
 		ret = bpf_map__set_max_entries(c->skel->maps.events, (__u32)ring);
+	if (!ret)
+		ret = bpf_map__set_max_entries(c->skel->maps.batch, (__u32)c->ncpus);
 	if (ret) {
 		snprintf(err, errlen, "bad ring buffer size %zu: %s", ring, strerror(-ret));
 		goto cleanup;
@@ -297,6 +308,11 @@ int collector_open(struct collector **out, const struct collector_opts *opts, ch
 	}
 	c->clock_offset = tm_clock_offset_ns();
 	c->batch_ok = true;
+	c->batches_len = (size_t)c->ncpus * sizeof(struct tm_batch);
+	c->batches = mmap(NULL, c->batches_len, PROT_READ, MAP_SHARED,
+			  bpf_map__fd(c->skel->maps.batch), 0);
+	if (c->batches == MAP_FAILED)
+		c->batches = NULL;	/* flush every CPU each time instead */
 
 	ret = attach(c, 2, c->skel->progs.tm_sock_create, opts->cgroup_path, err, errlen);
 	if (!ret)
@@ -317,6 +333,30 @@ cleanup:
 	return ret < 0 ? ret : -EINVAL;
 }
 
+/*
+ * Every CPU's pending counts into owner_counters and its partial batch into the ring: a packet
+ * waits at most one drain for its row, and a counter read sees every packet before it. Only
+ * the CPUs whose slot holds something are interrupted, so an idle machine gets no IPIs.
+ * Returns how many CPUs were busy (their slot in use by a program that will finish it).
+ */
+static int flush_cpus(struct collector *c)
+{
+	int fd = bpf_program__fd(c->skel->progs.tm_flush), busy = 0;
+
+	for (int cpu = 0; cpu < c->ncpus; cpu++) {
+		const volatile struct tm_batch *b = c->batches ? &c->batches[cpu] : NULL;
+		LIBBPF_OPTS(bpf_test_run_opts, opts, .flags = BPF_F_TEST_RUN_ON_CPU,
+			    .cpu = (__u32)cpu);
+
+		if (b && !b->count && !(b->pending.packets[0] | b->pending.packets[1]))
+			continue;
+		/* ENXIO: an offline CPU; what it holds goes out when it is back and sends. */
+		if (!bpf_prog_test_run_opts(fd, &opts) && opts.retval)
+			busy++;
+	}
+	return busy;
+}
+
 int collector_drain(struct collector *c, const struct collector_handlers *h)
 {
 	uint64_t before = c->events;
@@ -324,12 +364,13 @@ int collector_drain(struct collector *c, const struct collector_handlers *h)
 
 	if (!c->rb)
 		return 0;
+	c->busy_cpus = flush_cpus(c);
 	c->clock_offset = tm_clock_offset_ns();
 	c->h = h;
 	c->budget_end = c->records + COLLECTOR_DRAIN_BUDGET;
 	ret = ring_buffer__consume(c->rb);
 	c->h = NULL;
-	c->backlog = ret == -EAGAIN;
+	c->backlog = ret == -EAGAIN || c->busy_cpus;
 	if (ret < 0 && ret != -EAGAIN)
 		return ret;
 	return (int)(c->events - before);
@@ -470,6 +511,7 @@ int collector_read_counters(struct collector *c, struct owner_total **out)
 	int ret = -EINVAL;
 
 	*out = NULL;
+	flush_cpus(c);
 	if (c->batch_ok) {
 		ret = read_batched(c, fd, &res, &n, &cap);
 		if (ret == -EINVAL || ret == -ENOTSUP || ret == -EOPNOTSUPP) {
@@ -571,6 +613,8 @@ void collector_close(struct collector *c)
 		c->links[i] = NULL;
 	}
 	ring_buffer__free(c->rb);
+	if (c->batches)
+		munmap(c->batches, c->batches_len);
 	traffic_meter_bpf__destroy(c->skel);
 	if (c->cgroup_fd >= 0)
 		close(c->cgroup_fd);

@@ -19,6 +19,8 @@ struct collector_opts {
 	unsigned int ifindex;		/* count only this interface of our netns; 0 = all */
 	size_t ring_bytes;		/* ring buffer size, power of 2; 0 = default */
 	bool counters_only;		/* no events, kernel counters only (benchmark ceiling) */
+	bool measure_floor;		/* return at once: the hook's own cost (benchmark floor) */
+	bool no_batch;			/* one ring reservation per packet (benchmarks) */
 	unsigned int max_owners;	/* owners the kernel counts at once; 0 = TM_MAX_OWNERS */
 	bool verbose;			/* libbpf debug messages to stderr */
 	/* Called with the LPM tries' descriptors after load, before attach, so the ignore
