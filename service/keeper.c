@@ -494,7 +494,7 @@ int keeper_prepare(const struct keeper_opts *o, uid_t uid, gid_t gid, char *err,
 	*slash = '\0';
 	/* The default place is ours: the meter's user owns it, nobody else reads it. */
 	ret = privdrop_make_dir(dir, uid, gid, 0750, true);
-	if (ret) {
+	if (ret < 0) {
 		snprintf(err, errlen, "cannot create %s for the history: %s", dir, strerror(-ret));
 		return ret;
 	}
