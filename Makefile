@@ -152,8 +152,11 @@ check: tests
 deps:
 	@scripts/deps.sh
 
-run: deps
+# Running needs the build dependencies only, and the user tmtop that the meter drops to.
+run:
+	@TMTOP_DEPS=build scripts/deps.sh
 	$(MAKE) all
+	@$(MAKE) --no-print-directory system-user
 	$(TM_BIN_DIR)/tmtop
 
 bench: deps
