@@ -10,16 +10,17 @@ want=${TMTOP_DEPS:-all}
 apt_build=(make gcc clang pkg-config libbpf-dev libelf-dev zlib1g-dev libncurses-dev uthash-dev libjson-c-dev libsqlite3-dev)
 apt_tools=(bpftool)
 # libclang-rt-dev: the default clang's sanitizer and libFuzzer runtimes (libclang-rt-14-dev on
-# Debian 12), for make fuzz and the fuzz suite of make test.
+# Debian 12), for make fuzz and the fuzz suite of make test. mandoc, logrotate and systemd
+# (systemd-analyze, -sysusers, -tmpfiles; it need not run) for what install.bats checks.
 apt_test=(libcmocka-dev bats tmux iproute2 procps util-linux python3 iperf3 psmisc jq
-	  libclang-rt-dev)
+	  libclang-rt-dev mandoc logrotate systemd)
 apt_bench=(nethogs iftop time)
 apt_shots=(xterm xvfb imagemagick x11-utils fonts-dejavu-core)
 
 dnf_build=(make gcc clang pkgconf-pkg-config libbpf-devel elfutils-libelf-devel zlib-devel ncurses-devel uthash-devel json-c-devel sqlite-devel bpftool)
-dnf_test=(libcmocka-devel bats jq tmux iproute procps-ng util-linux python3 iperf3 psmisc nethogs iftop time compiler-rt)
+dnf_test=(libcmocka-devel bats jq tmux iproute procps-ng util-linux python3 iperf3 psmisc nethogs iftop time compiler-rt mandoc logrotate systemd)
 zyp_build=(make gcc clang pkg-config libbpf-devel libelf-devel zlib-devel ncurses-devel uthash-devel libjson-c-devel sqlite3-devel bpftool)
-zyp_test=(cmocka-devel bats jq tmux iproute2 procps util-linux python3 iperf3 psmisc nethogs iftop time)
+zyp_test=(cmocka-devel bats jq tmux iproute2 procps util-linux python3 iperf3 psmisc nethogs iftop time mandoc logrotate systemd)
 
 as_root() {
 	if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi

@@ -240,6 +240,7 @@ static int bind_socket(struct service *svc, const struct run_as *run, char *err,
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	char dir[PATH_MAX], *slash;
+	bool own_dir = !strcmp(svc->opts->socket_path, TM_DEFAULT_SOCKET);
 	struct stat st;
 	mode_t old;
 	int ret;
@@ -249,15 +250,20 @@ static int bind_socket(struct service *svc, const struct run_as *run, char *err,
 	slash = strrchr(dir, '/');
 	if (slash && slash != dir && geteuid() == 0) {
 		*slash = '\0';
-		/* Our own run directory: the meter's user may remove the socket when it stops. */
-		ret = privdrop_make_dir(dir, run->switch_uid ? run->uid : 0,
-					run->switch_uid ? run->gid : 0, 0755,
-					!strcmp(svc->path, TM_DEFAULT_SOCKET));
-		if (ret) {
+		/*
+		 * Made (or taken back) as root's first and handed to the meter's user only once
+		 * the socket is bound: binding in a directory root does not own would need
+		 * CAP_DAC_OVERRIDE, which the service unit does not grant.
+		 */
+		ret = privdrop_make_dir(dir, 0, (gid_t)-1, 0755, own_dir);
+		if (ret < 0) {
 			snprintf(err, errlen, "cannot create %s for the socket: %s", dir,
 				 strerror(-ret));
 			return ret;
 		}
+		own_dir |= ret > 0;
+	} else {
+		own_dir = false;
 	}
 	if (!lstat(svc->path, &st)) {
 		if (!S_ISSOCK(st.st_mode)) {
@@ -289,6 +295,19 @@ static int bind_socket(struct service *svc, const struct run_as *run, char *err,
 		close(svc->lfd);
 		svc->lfd = -1;
 		return ret;
+	}
+	/* Our own run directory: the meter's user may remove the socket when it stops. */
+	if (own_dir) {
+		ret = privdrop_make_dir(dir, run->switch_uid ? run->uid : 0,
+					run->switch_uid ? run->gid : 0, 0755, true);
+		if (ret < 0) {
+			snprintf(err, errlen, "cannot give %s to user %s: %s", dir, run->name,
+				 strerror(-ret));
+			close(svc->lfd);
+			svc->lfd = -1;
+			unlink(svc->path);
+			return ret;
+		}
 	}
 	return 0;
 }
