@@ -27,6 +27,7 @@
 #include "meter/clock.h"
 #include "meter/privdrop.h"
 #include "meter/users.h"
+#include "service/metrics.h"
 #include "service/proto.h"
 #include "service/service.h"
 
@@ -60,12 +61,18 @@ struct service {
 	bool started;
 	struct engine *engine;
 	gid_t tmtop_gid;		/* (gid_t)-1 when the group does not exist */
+	struct metrics *metrics;	/* --metrics-listen, --metrics-file; NULL when off */
 	struct client clients[SERVICE_MAX_CLIENTS];
 };
 
 const struct option service_longopts[] = {
 	{ "socket", required_argument, NULL, OPT_SOCKET },
 	{ "no-socket", no_argument, NULL, OPT_NO_SOCKET },
+	/* service/metrics.c parses these */
+	{ "metrics-listen", required_argument, NULL, OPT_METRICS_LISTEN },
+	{ "metrics-file", required_argument, NULL, OPT_METRICS_FILE },
+	{ "metrics-max-users", required_argument, NULL, OPT_METRICS_MAX_USERS },
+	{ "metrics-interval", required_argument, NULL, OPT_METRICS_INTERVAL },
 	{ 0 },
 };
 
@@ -73,7 +80,8 @@ void service_defaults(struct service_opts *o)
 {
 	memset(o, 0, sizeof(*o));
 	o->socket_path = TM_DEFAULT_SOCKET;
-	o->metrics_max_users = 100;
+	o->metrics_max_users = METRICS_DEFAULT_MAX_USERS;
+	o->metrics_interval_s = METRICS_DEFAULT_INTERVAL_S;
 }
 
 int service_option(struct service_opts *o, int opt, const char *arg, char *err, size_t errlen)
@@ -92,7 +100,7 @@ int service_option(struct service_opts *o, int opt, const char *arg, char *err, 
 		o->no_socket = true;
 		return 1;
 	default:
-		return 0;
+		return metrics_option(o, opt, arg, err, errlen);
 	}
 }
 
@@ -102,6 +110,7 @@ void service_usage(FILE *out)
 		"Serving viewers:\n"
 		"      --socket PATH      answer tmtop and scripts here (default " TM_DEFAULT_SOCKET ")\n"
 		"      --no-socket        serve no socket\n");
+	metrics_usage(out);
 }
 
 bool service_trusted(uid_t uid, gid_t gid, const gid_t *groups, size_t ngroups, gid_t tmtop)
@@ -220,6 +229,9 @@ int service_before_drop(void *ctx, struct meter_start *s, char *err, size_t errl
 		if (ret)
 			goto fail;
 	}
+	ret = metrics_open(&svc->metrics, st->opts, err, errlen);
+	if (ret)
+		goto fail;
 	*st->out = svc;
 	return 0;
 fail:
@@ -230,6 +242,11 @@ fail:
 const char *service_path(const struct service *svc)
 {
 	return svc && svc->lfd >= 0 ? svc->path : NULL;
+}
+
+const char *service_metrics_url(const struct service *svc)
+{
+	return svc ? metrics_url(svc->metrics) : NULL;
 }
 
 /* ---- viewers ----------------------------------------------------------------------------- */
@@ -710,6 +727,9 @@ int service_start(struct service *svc, struct engine *e, char *err, size_t errle
 	if (!svc)
 		return 0;
 	svc->engine = e;
+	ret = metrics_start(svc->metrics, e, err, errlen);
+	if (ret)
+		return ret;
 	ret = -pthread_create(&svc->thread, NULL, serve, svc);
 	if (ret) {
 		snprintf(err, errlen, "cannot start the service thread: %s", strerror(-ret));
@@ -723,6 +743,7 @@ void service_stop(struct service *svc)
 {
 	if (!svc)
 		return;
+	metrics_stop(svc->metrics);
 	if (svc->started) {
 		/* the pipe is ours and empty: it cannot fail short of EBADF */
 		(void)!write(svc->wake[1], "x", 1);
@@ -743,6 +764,7 @@ void service_free(struct service *svc)
 	if (!svc)
 		return;
 	service_stop(svc);
+	metrics_free(svc->metrics);
 	if (svc->wake[0] >= 0)
 		close(svc->wake[0]);
 	if (svc->wake[1] >= 0)

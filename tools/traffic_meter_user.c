@@ -36,6 +36,12 @@ static void usage(FILE *out)
 		     "  -V, --version          show the version\n");
 }
 
+/* From a service thread: one line for the operator (the journal). */
+static void report_line(const char *line)
+{
+	fprintf(stderr, PROG ": %s\n", line);
+}
+
 static int parse(int argc, char **argv, struct meter_cli *m, struct service_opts *so)
 {
 	static struct option longopts[64];
@@ -170,6 +176,7 @@ int main(int argc, char **argv)
 	ret = parse(argc, argv, &m, &so);
 	if (ret)
 		return ret > 0 ? 0 : 2;
+	so.report = report_line;
 
 	/* Block the signals before any thread starts so only sigwait() sees them. */
 	sigemptyset(&sigs);
@@ -206,6 +213,11 @@ int main(int argc, char **argv)
 			"running as %s; Ctrl+C to stop\n", m.cgroup_path, m.log_dir, m.nic_id,
 			service_path(svc) ? ", serving " : "", service_path(svc) ? service_path(svc) : "",
 			ms.run.name);
+	if (service_metrics_url(svc))
+		fprintf(stderr, PROG ": metrics at %s\n", service_metrics_url(svc));
+	if (so.metrics_file)
+		fprintf(stderr, PROG ": metrics written to %s every %u s\n", so.metrics_file,
+			so.metrics_interval_s);
 
 	for (;;) {
 		if (sigwait(&sigs, &sig))
