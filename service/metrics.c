@@ -325,6 +325,7 @@ static void sample_u64(struct sbuf *b, const char *name, uint64_t v)
 struct fold_entry {
 	tm_owner_t owner;		/* hash key */
 	uint64_t last[4];		/* totals at the last exposition it was in */
+	uint64_t cur[4];		/* totals now: the snapshot's, or last when absent */
 	uint64_t seen;			/* generation it was last in a snapshot */
 	bool labelled;			/* it had its own series last time */
 	const char *name;		/* looked up once; NULL until then */
@@ -342,8 +343,7 @@ struct metrics_fold {
 
 struct cand {
 	struct fold_entry *e;
-	const struct snap_user *u;
-	double score;
+	double score;			/* bytes in + out, more for the labelled: the rank */
 };
 
 struct metrics_fold *metrics_fold_new(unsigned int max_users, size_t keep_absent)
@@ -428,66 +428,81 @@ static void prune(struct metrics_fold *f, size_t present)
 
 int metrics_fold(struct metrics_fold *f, const struct snapshot *s, struct metrics_view *v)
 {
-	struct cand *c = calloc(s->nusers ? s->nusers : 1, sizeof(*c));
-	size_t nc = 0, ns = 0, labels = 0;
-	uint64_t delta[4];
+	size_t present = 0, n, nc = 0, ns = 0, labels = 0, max_rows;
+	struct fold_entry *e, *tmp;
+	struct cand *c;
 
 	memset(v, 0, sizeof(*v));
-	v->rows = calloc(s->nusers ? s->nusers : 1, sizeof(*v->rows));
-	if (!c || !v->rows) {
-		free(c);
-		metrics_view_free(v);
-		return -ENOMEM;
-	}
 	f->gen++;
 	for (size_t i = 0; i < s->nusers; i++) {
 		const struct snap_user *u = &s->users[i];
-		struct fold_entry *e;
 
 		HASH_FIND(hh, f->map, &u->owner, sizeof(u->owner), e);
 		if (!e) {
 			e = calloc(1, sizeof(*e));
 			if (!e)
-				goto oom;
+				return -ENOMEM;
 			e->owner = u->owner;
 			HASH_ADD(hh, f->map, owner, sizeof(e->owner), e);
 			if (!f->map) {
 				free(e);
-				goto oom;
+				return -ENOMEM;
 			}
 		}
 		if (e->seen == f->gen)
 			continue;	/* the same owner twice: count it once */
 		e->seen = f->gen;
+		e->cur[0] = u->bytes[0];
+		e->cur[1] = u->bytes[1];
+		e->cur[2] = u->packets[0];
+		e->cur[3] = u->packets[1];
+		present++;
+	}
+	prune(f, present);
+	n = HASH_COUNT(f->map);
+	max_rows = n < (size_t)f->max_users + 2 ? n : (size_t)f->max_users + 2;
+	c = calloc(n ? n : 1, sizeof(*c));
+	v->rows = calloc(max_rows ? max_rows : 1, sizeof(*v->rows));
+	if (!c || !v->rows) {
+		free(c);
+		metrics_view_free(v);
+		return -ENOMEM;
+	}
+	HASH_ITER(hh, f->map, e, tmp) {
+		/*
+		 * An owner evicted from the engine's live table is idle, and its totals come back
+		 * with it: it keeps its series at the totals last seen rather than going stale.
+		 */
+		if (e->seen != f->gen)
+			memcpy(e->cur, e->last, sizeof(e->cur));
+		c[nc].e = e;
 		/* Special owners are few and always worth a label: they never take a user's. */
-		if (!OWNER_IS_USER(u->owner)) {
-			c[nc] = (struct cand){ e, u, INFINITY };
-			nc++;
+		if (!OWNER_IS_USER(e->owner)) {
+			c[nc++].score = INFINITY;
 			ns++;
 			continue;
 		}
-		c[nc] = (struct cand){ e, u, (double)u->bytes[0] + (double)u->bytes[1] };
+		c[nc].score = (double)e->cur[0] + (double)e->cur[1];
 		if (e->labelled)
 			c[nc].score *= STICKY;
 		nc++;
 	}
 	qsort(c, nc, sizeof(*c), cand_cmp);
 	for (size_t i = 0; i < nc; i++) {
-		struct fold_entry *e = c[i].e;
-		const struct snap_user *u = c[i].u;
-		uint64_t cur[4] = { u->bytes[0], u->bytes[1], u->packets[0], u->packets[1] };
+		uint64_t delta[4];
 
+		e = c[i].e;
 		for (int k = 0; k < 4; k++) {
 			/* less than before: the engine forgot it, and it started again from 0 */
-			delta[k] = cur[k] >= e->last[k] ? cur[k] - e->last[k] : cur[k];
-			e->last[k] = cur[k];
+			delta[k] = e->cur[k] >= e->last[k] ? e->cur[k] - e->last[k] : e->cur[k];
+			e->last[k] = e->cur[k];
 		}
-		e->labelled = i < ns + f->max_users;
+		e->labelled = i < ns + f->max_users && labels < max_rows;
 		if (e->labelled) {
 			struct metrics_row *r = &v->rows[labels++];
 
 			r->owner = e->owner;
-			memcpy(r->v, cur, sizeof(cur));
+			memcpy(r->v, e->cur, sizeof(r->v));
 			r->name = e->name;
 			continue;
 		}
@@ -501,12 +516,7 @@ int metrics_fold(struct metrics_fold *f, const struct snapshot *s, struct metric
 	v->have_other = f->have_other;
 	memcpy(v->other, f->other, sizeof(v->other));
 	free(c);
-	prune(f, nc);
 	return 0;
-oom:
-	free(c);
-	metrics_view_free(v);
-	return -ENOMEM;
 }
 
 void metrics_fold_set_name(struct metrics_fold *f, tm_owner_t owner, const char *name)

@@ -10,7 +10,8 @@
  * exposition (it comes back with its full total) rather than shown under a label that changes.
  *
  * Counters only go up. Each owner's counters are the engine's, which keep their totals across
- * eviction. Past --metrics-max-users owners the rest are summed under uid="other", which is kept
+ * eviction; an owner evicted from the live table (so absent from the snapshot) keeps its series
+ * at the totals last seen, as many of them as the engine's ledger remembers. Past --metrics-max-users owners the rest are summed under uid="other", which is kept
  * by this module as a running sum of the folded owners' increments, so it never drops when an
  * owner moves in or out of the labelled set. A meter restart starts every counter at zero again:
  * Prometheus sees a counter reset, and tmtop_start_time_seconds changes.

@@ -225,13 +225,69 @@ static void test_forgotten_and_absent(void **state)
 	s.nusers = 0;
 	assert_int_equal(metrics_fold(f, &s, &v), 0);
 	assert_int_equal(v.other[0], 620);
-	assert_int_equal(v.folded, 0);
+	assert_int_equal(v.folded, 1);	/* remembered, still in "other" */
 	assert_true(v.have_other);	/* a series, once there, stays */
 	metrics_view_free(&v);
 	s.nusers = 1;
 	set_user(&s, 0, 1000, 130, 0);
 	assert_int_equal(metrics_fold(f, &s, &v), 0);
 	assert_int_equal(v.other[0], 630);
+	metrics_view_free(&v);
+	snapshot_free(&s);
+	metrics_fold_free(f);
+}
+
+/* An evicted (absent) labelled owner keeps its series at its last totals, not a gap. */
+static void test_absent_keeps_series(void **state)
+{
+	struct metrics_fold *f = metrics_fold_new(1, 10);
+	struct snapshot s = snap_of(2);
+	struct metrics_view v;
+
+	set_user(&s, 0, 1000, 5000, 0);
+	set_user(&s, 1, 1001, 100, 0);
+	assert_int_equal(metrics_fold(f, &s, &v), 0);
+	assert_int_equal(row_of(&v, 1000)->v[0], 5000);
+	metrics_view_free(&v);
+
+	/* 1000 evicted: still labelled at 5000; 1001 grows and stays folded */
+	s.users[0] = s.users[1];
+	s.nusers = 1;
+	s.users[0].bytes[0] = 300;
+	assert_int_equal(metrics_fold(f, &s, &v), 0);
+	assert_int_equal(v.nrows, 1);
+	assert_int_equal(row_of(&v, 1000)->v[0], 5000);
+	assert_int_equal(v.other[0], 300);
+	metrics_view_free(&v);
+
+	/* back with its totals and more */
+	s.nusers = 2;
+	set_user(&s, 1, 1000, 5100, 0);
+	assert_int_equal(metrics_fold(f, &s, &v), 0);
+	assert_int_equal(row_of(&v, 1000)->v[0], 5100);
+	assert_int_equal(v.other[0], 300);
+	metrics_view_free(&v);
+	snapshot_free(&s);
+	metrics_fold_free(f);
+}
+
+/* Past keep_absent, the owners absent the longest are forgotten, as the engine's ledger does. */
+static void test_prune(void **state)
+{
+	struct metrics_fold *f = metrics_fold_new(100, 2);
+	struct snapshot s = snap_of(1);
+	struct metrics_view v;
+
+	for (tm_owner_t o = 1000; o < 1005; o++) {
+		set_user(&s, 0, o, 10, 0);
+		assert_int_equal(metrics_fold(f, &s, &v), 0);
+		metrics_view_free(&v);
+	}
+	/* 1004 present, 1003 and 1002 remembered, 1000 and 1001 forgotten */
+	assert_int_equal(metrics_fold(f, &s, &v), 0);
+	assert_int_equal(v.nrows, 3);
+	assert_non_null(row_of(&v, 1002));
+	assert_null(row_of(&v, 1001));
 	metrics_view_free(&v);
 	snapshot_free(&s);
 	metrics_fold_free(f);
@@ -356,6 +412,8 @@ int main(void)
 		cmocka_unit_test(test_other_never_decreases),
 		cmocka_unit_test(test_sticky),
 		cmocka_unit_test(test_forgotten_and_absent),
+		cmocka_unit_test(test_absent_keeps_series),
+		cmocka_unit_test(test_prune),
 		cmocka_unit_test(test_no_other_until_needed),
 		cmocka_unit_test(test_format_escaping),
 		cmocka_unit_test(test_logs),
