@@ -287,6 +287,18 @@ query() {
 	stop_prometheus
 }
 
+@test "under a loopback flood, scrapes answer within a second and the meter loses no event" {
+	run timeout 120 "$TM_ROOT/bench/metrics.sh" --seconds 2 --owners 20
+	echo "$output"
+	[ "$status" -eq 0 ]
+	# | scrapes | count | p50 | p99 | max | events | events lost |, three rows
+	awk -F'|' '/^\| (none|every|2-clients)/ {
+			if ($8 + 0 != 0 || $7 + 0 < 1000) exit 1
+			if ($5 !~ /-/ && $5 + 0 > 1000) exit 1
+			n++
+		} END { exit n != 3 }' <<< "$output"
+}
+
 # ---- the cap ---------------------------------------------------------------------------------
 
 @test "--metrics-max-users: the largest owners are labelled, the rest summed under uid=\"other\"" {
