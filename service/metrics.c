@@ -870,10 +870,17 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	static const char not_found[] = "not found: the metrics are at /metrics\n";
 	static const char not_allowed[] = "only GET and HEAD\n";
 	static const char failed[] = "the meter could not take a snapshot\n";
+	static int seen;
 	struct metrics *m = cls;
 	char *body;
 	size_t len;
 
+	/* Answer at the second call, when the request is whole: libmicrohttpd closes a
+	 * connection answered before that, and Prometheus would reconnect at every scrape. */
+	if (!*req_cls) {
+		*req_cls = &seen;
+		return MHD_YES;
+	}
 	if (strcmp(method, MHD_HTTP_METHOD_GET) && strcmp(method, MHD_HTTP_METHOD_HEAD))
 		return respond(c, MHD_HTTP_METHOD_NOT_ALLOWED, (char *)not_allowed,
 			       sizeof(not_allowed) - 1, MHD_RESPMEM_PERSISTENT, TEXT_PLAIN);

@@ -167,6 +167,9 @@ query() {
 	[ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$MPORT/metrics/x")" = 404 ]
 	[ "$(curl -s -o /dev/null -w '%{http_code}' -X POST "http://127.0.0.1:$MPORT/metrics")" = 405 ]
 	[ "$(curl -s -o /dev/null -w '%{http_code}' -I "http://127.0.0.1:$MPORT/metrics")" = 200 ]
+	# one connection serves scrape after scrape (Prometheus keeps it open)
+	curl -sv -o /dev/null -o /dev/null "http://127.0.0.1:$MPORT/metrics" \
+		"http://127.0.0.1:$MPORT/metrics" 2>&1 | grep -q 'Re-using existing connection'
 	# scrapes at once all get an answer
 	pids=()
 	for i in $(seq 8); do
