@@ -183,11 +183,19 @@ $(FUZZ_OUT)/obj/%.o: %.c
 
 $(FUZZ_OUT)/fuzz_iplist: $(FUZZ_OUT)/obj/meter/iplist.o
 $(FUZZ_OUT)/fuzz_csv_row $(FUZZ_OUT)/fuzz_csv_tail: $(FUZZ_OUT)/obj/backend/csv.o \
-	$(FUZZ_OUT)/obj/backend/rowfmt.o $(FUZZ_OUT)/obj/backend/backend.o
+	$(FUZZ_OUT)/obj/backend/rowfmt.o $(FUZZ_OUT)/obj/backend/backend.o \
+	$(FUZZ_OUT)/obj/backend/flows.o
+# The codec, and what it names owners, addresses, prefixes and modes with.
+$(FUZZ_OUT)/fuzz_proto: $(addprefix $(FUZZ_OUT)/obj/,service/proto.o backend/backend.o \
+	backend/csv.o backend/flows.o backend/rowfmt.o meter/iplist.o meter/users.o meter/cli.o \
+	meter/cgroup.o \
+	meter/snapshot.o)
+$(FUZZ_OUT)/fuzz_proto: FUZZ_LIBS := $(LDLIBS_JSON) -lm
 
 $(FUZZ_OUT)/fuzz_%: tests/fuzz/fuzz_%.c
 	@mkdir -p $(@D)
-	$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer $(filter %.c %.o,$^) -lz -lpthread -o $@
+	$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer $(filter %.c %.o,$^) $(FUZZ_LIBS) -lz -lpthread \
+		-o $@
 
 fuzzers: $(FUZZ_BINS)
 

@@ -8,6 +8,7 @@
 
 static const struct backend_ops *const backends[] = {
 	&csv_backend_ops,
+	&flows_backend_ops,
 };
 
 #define NBACKENDS (sizeof(backends) / sizeof(backends[0]))

@@ -59,6 +59,11 @@ struct backend_ops {
 	int (*flush)(struct backend *b);	/* push buffered data to the OS; 0 or -errno */
 	int (*reopen)(struct backend *b);	/* SIGHUP: reopen files (logrotate) */
 	void (*tick)(struct backend *b, const struct timespec *now);	/* periodic; optional */
+	/*
+	 * The meter stops: no record follows, so write what is held back (the flows' open
+	 * intervals) before the final stats are read. Optional; close() does it too.
+	 */
+	void (*finish)(struct backend *b);
 	void (*stats)(struct backend *b, struct backend_stats *out);
 	/* Where the output goes, for people: "/var/log/tmtop/traffic_user_lo_<uid>.log". */
 	size_t (*describe)(struct backend *b, char *buf, size_t len);

@@ -343,10 +343,16 @@ static int gz_file(int dirfd, const char *name, mode_t mode)
 		ret = -EIO;
 	if (!ret && renameat(dirfd, tmp, dirfd, out) < 0)
 		ret = -errno;
-	if (!ret)
-		unlinkat(dirfd, name, 0);
-	else
+	if (!ret) {
+		/*
+		 * Gone already: a rotation pruned it (past --max-files) while it was being
+		 * compressed. Then the copy goes too, or it would outlive the limit.
+		 */
+		if (unlinkat(dirfd, name, 0) < 0 && errno == ENOENT)
+			unlinkat(dirfd, out, 0);
+	} else {
 		unlinkat(dirfd, tmp, 0);
+	}
 out:
 	close(in);
 	return ret;
@@ -498,13 +504,13 @@ static int pread_all(int fd, char *buf, size_t n, uint64_t off)
 }
 
 /* The file's first line is the other format's header: it must not get our rows. */
-static bool other_format(struct csv *c, struct csv_file *f, uint64_t size)
+static bool other_format(struct csv *c, int fd, uint64_t size)
 {
 	const char *other = c->extended ? CSV_HEADER : CSV_HEADER_EXT;
 	size_t olen = strlen(other);
 	char head[sizeof(CSV_HEADER_EXT)];
 
-	if (size < olen || pread_all(f->fd, head, olen, 0))
+	if (size < olen || pread_all(fd, head, olen, 0))
 		return false;
 	return !memcmp(head, other, olen);
 }
@@ -657,7 +663,8 @@ static enum open_result try_open(struct csv *c, struct csv_file *f, int *fdp, co
 	if (created && c->gid != (gid_t)-1 && fchown(fd, (uid_t)-1, c->gid) == 0)
 		fchmod(fd, c->file_mode);
 	*fdp = fd;
-	if (!created && other_format(c, f, (uint64_t)st.st_size)) {
+	/* f->fd is still -1 here: the check reads the descriptor just opened. */
+	if (!created && other_format(c, fd, (uint64_t)st.st_size)) {
 		close(fd);
 		return OPEN_OTHER_FORMAT;
 	}
@@ -949,7 +956,16 @@ static int rotate_name(struct csv *c, struct csv_file *f)
 	if (c->compress)
 		gz_queue(c, to);
 	/* Keep the newest max_files, counting the one just made. */
-	qsort(seqs, nseq, sizeof(*seqs), seq_cmp);
+	if (nseq) {	/* seqs is NULL when there were none, and qsort may not get NULL */
+		size_t u = 1;
+
+		qsort(seqs, nseq, sizeof(*seqs), seq_cmp);
+		/* <name>.N and <name>.N.gz both seen mid-compression are one file. */
+		for (size_t i = 1; i < nseq; i++)
+			if (seqs[i] != seqs[u - 1])
+				seqs[u++] = seqs[i];
+		nseq = u;
+	}
 	for (size_t i = 0; i + c->max_files < nseq + 1 && i < nseq; i++) {
 		char old[NAME_MAX + 8];
 

@@ -84,7 +84,7 @@ char *put_csv_text(char *p, const char *s, size_t max)
 	for (size_t i = 0; i < n && !quote; i++) {
 		unsigned char c = (unsigned char)s[i];
 
-		quote = c < 0x20 || c > 0x7e || c == ',' || c == '"';
+		quote = c < 0x20 || c > 0x7e || c == ',' || c == '"' || c == '\\';
 	}
 	if (!quote && !cut) {
 		memcpy(p, s, n);
@@ -97,7 +97,7 @@ char *put_csv_text(char *p, const char *s, size_t max)
 		if (c == '"') {
 			*p++ = '"';
 			*p++ = '"';
-		} else if (c < 0x20 || c > 0x7e) {
+		} else if (c < 0x20 || c > 0x7e || c == '\\') {
 			*p++ = '\\';
 			*p++ = 'x';
 			*p++ = hex[c >> 4];
@@ -132,4 +132,94 @@ char *put_proto(char *p, uint8_t proto)
 	default:
 		return put_u64(p, proto);
 	}
+}
+
+/* Length of the valid UTF-8 sequence at s (n bytes left), 0 when it is not one (RFC 3629). */
+static size_t utf8_len(const unsigned char *s, size_t n)
+{
+	unsigned char c = s[0], lo = 0x80, hi = 0xbf;
+	size_t len;
+
+	if (c >= 0xc2 && c <= 0xdf)
+		len = 2;
+	else if (c >= 0xe0 && c <= 0xef)
+		len = 3;
+	else if (c >= 0xf0 && c <= 0xf4)
+		len = 4;
+	else
+		return 0;	/* a continuation byte, an overlong lead, or past U+10FFFF */
+	if (len > n)
+		return 0;
+	/* The second byte's range rules out overlongs, surrogates and code points past U+10FFFF. */
+	if (c == 0xe0)
+		lo = 0xa0;
+	else if (c == 0xed)
+		hi = 0x9f;
+	else if (c == 0xf0)
+		lo = 0x90;
+	else if (c == 0xf4)
+		hi = 0x8f;
+	if (s[1] < lo || s[1] > hi)
+		return 0;
+	for (size_t i = 2; i < len; i++)
+		if (s[i] < 0x80 || s[i] > 0xbf)
+			return 0;
+	return len;
+}
+
+char *put_json_text(char *p, const char *s, size_t max)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *u = (const unsigned char *)s;
+	size_t n = strnlen(s, max + 1);
+	bool cut = n > max;
+
+	if (cut)
+		n = max;
+	*p++ = '"';
+	for (size_t i = 0; i < n;) {
+		unsigned char c = u[i];
+		size_t len;
+
+		if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\') {
+			*p++ = (char)c;
+			i++;
+			continue;
+		}
+		if (c >= 0x80) {
+			len = utf8_len(u + i, n - i);
+			if (len) {
+				memcpy(p, u + i, len);
+				p += len;
+				i += len;
+			} else {
+				memcpy(p, "\\ufffd", 6);
+				p += 6;
+				i++;
+			}
+			continue;
+		}
+		*p++ = '\\';
+		switch (c) {
+		case '"': *p++ = '"'; break;
+		case '\\': *p++ = '\\'; break;
+		case '\n': *p++ = 'n'; break;
+		case '\r': *p++ = 'r'; break;
+		case '\t': *p++ = 't'; break;
+		case '\b': *p++ = 'b'; break;
+		case '\f': *p++ = 'f'; break;
+		default:
+			memcpy(p, "u00", 3);
+			p[3] = hex[c >> 4];
+			p[4] = hex[c & 15];
+			p += 5;
+		}
+		i++;
+	}
+	if (cut) {
+		memcpy(p, "...", 3);
+		p += 3;
+	}
+	*p++ = '"';
+	return p;
 }

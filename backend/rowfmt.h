@@ -112,7 +112,8 @@ static inline char *put_ts(char *p, const struct timespec *ts)
 /*
  * A text field of a CSV row (RFC 4180): as is when it is plain printable ASCII without a comma
  * or a quote, else in double quotes with quotes doubled. Control characters and bytes past
- * 0x7e, which a one-row-per-line file cannot carry, are written as the four characters \xNN.
+ * 0x7e, which a one-row-per-line file cannot carry, are written as the four characters \xNN,
+ * and so is a backslash (\x5c), so that a name cannot spell an escape it does not contain.
  * At most max input bytes are written (a longer text ends in "..."); the output takes at most
  * 4 * max + 5 bytes.
  */
@@ -120,5 +121,14 @@ char *put_csv_text(char *p, const char *s, size_t max);
 
 /* "tcp", "udp", "icmp", "ipv6-icmp", or the protocol number. */
 char *put_proto(char *p, uint8_t proto);
+
+/*
+ * A JSON string (RFC 8259) with its quotes. Valid UTF-8 is copied as is; '"' and '\\' are
+ * escaped, control characters and DEL become \n, \t, ... or \u00XX, and each byte that does
+ * not start a valid UTF-8 sequence (a command name is any bytes) becomes \ufffd, so the line is
+ * always valid JSON in valid UTF-8. At most max input bytes are written (a longer text ends in
+ * "..."); the output takes at most 6 * max + 5 bytes.
+ */
+char *put_json_text(char *p, const char *s, size_t max);
 
 #endif /* BACKEND_ROWFMT_H */

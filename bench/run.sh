@@ -5,7 +5,8 @@
 # iperf3 over loopback — TCP single stream and UDP with 64-byte payloads, IPv4 and IPv6 — with the
 # client and the server in a throw-away cgroup, once per monitor configuration: none (the
 # baseline), traffic_meter_user logging CSV, tmtop -b logging in the background, the kernel side
-# alone (--counters-only, the ceiling), nethogs and iftop. Configurations are interleaved inside
+# alone (--counters-only, the ceiling), nethogs and iftop, and the flow-record backend (-o flows,
+# -o csv,flows) with its bytes written beside the CSV's. Configurations are interleaved inside
 # each round and every round measures its own baseline, so drift hits all of them alike; ratios
 # are to the same round's baseline, medians over rounds. Then a peer flood (100 000 distinct
 # 127.0.0.0/8 peers) shows whether the logger's and tmtop's memory stays bounded, and a perf
@@ -26,7 +27,7 @@ FLOOD_PEERS=100000
 PROFILE=1
 SMOKE=0
 OUT="$ROOT/bench/RESULTS.md"
-CONFIGS="baseline logger tmtop counters nethogs iftop"	# logger4m: --ring-size 4
+CONFIGS="baseline logger tmtop counters nethogs iftop flows csvflows"	# logger4m: --ring-size 4
 LOADS="tcp4 udp4 tcp6 udp6"
 PY=/usr/bin/python3		# the system python: traffic.py must not depend on a user's pyenv
 CLK_TCK=$(getconf CLK_TCK)
@@ -44,6 +45,8 @@ MON_PID=""		# the running monitor, empty for the baseline
 EVENTS="-"		# what the monitor says it saw (set by mon_* stop)
 LOST="-"
 GAP="-"			# tmtop only: longest interval between two snapshots
+CSV_BYTES="-"		# traffic_meter_user only: bytes its backends wrote (exit summary)
+FLOW_BYTES="-"
 
 usage()
 {
@@ -134,6 +137,9 @@ setup()
 	trap 'exit 130' INT TERM
 	WORK=$(mktemp -d /tmp/tmtop-bench.XXXXXX)
 	mkdir "$WORK/logs" "$WORK/bin"
+	# Started as root the meter runs as tmtop, or nobody when there is no tmtop user: measure it
+	# as deployed, in a log directory that user may write.
+	chmod 1777 "$WORK/logs"
 	CG="$mnt/tmtop-bench-$$"
 	mkdir "$CG"
 	# Run copies: others may rebuild the tree while we measure (the BPF object is embedded).
@@ -234,7 +240,7 @@ mon_logger()	# start|stop [EXTRA OPTIONS]
 {
 	case $1 in
 	start)
-		spawn /dev/null "$WORK/mon.err" "$WORK/bin/traffic_meter_user" --no-socket -d "$WORK/logs" \
+		spawn /dev/null "$WORK/mon.err" "$WORK/bin/traffic_meter_user" --no-socket --no-history -d "$WORK/logs" \
 			-i /dev/null "${@:2}" "$CG" lo
 		wait_grep "$WORK/mon.err" '^traffic_meter_user: watching' 15
 		wait_attached
@@ -245,6 +251,12 @@ mon_logger()	# start|stop [EXTRA OPTIONS]
 		read -r EVENTS LOST < <(sed -nE 's/.*stopped; ([0-9]+) events logged, ([0-9]+) lost.*/\1 \2/p' \
 			"$WORK/mon.err")
 		EVENTS=${EVENTS:--} LOST=${LOST:--} GAP="-"
+		# "csv: N rows, B bytes written to ...", "flows: N rows, B bytes written to ..."
+		CSV_BYTES=$(sed -nE 's/^traffic_meter_user: csv: [0-9]+ rows, ([0-9]+) bytes written.*/\1/p' \
+			"$WORK/mon.err")
+		FLOW_BYTES=$(sed -nE 's/^traffic_meter_user: flows: [0-9]+ rows, ([0-9]+) bytes written.*/\1/p' \
+			"$WORK/mon.err")
+		CSV_BYTES=${CSV_BYTES:--} FLOW_BYTES=${FLOW_BYTES:--}
 		rm -f "$WORK/logs"/*	# they grow by hundreds of MB a run
 		;;
 	esac
@@ -258,11 +270,23 @@ mon_logger4m()
 	mon_logger "$1" --ring-size 4
 }
 
+# The flow-record backend instead of the CSV (default 60 s intervals: a run's records are the
+# ones written at exit), and both at once, as a fleet that ships flows but keeps CSV would run.
+mon_flows()
+{
+	mon_logger "$1" -o flows
+}
+
+mon_csvflows()
+{
+	mon_logger "$1" -o csv,flows
+}
+
 mon_counters()
 {
 	case $1 in
 	start)
-		spawn /dev/null "$WORK/mon.err" "$WORK/bin/traffic_meter_user" --no-socket --counters-only \
+		spawn /dev/null "$WORK/mon.err" "$WORK/bin/traffic_meter_user" --no-socket --no-history --counters-only \
 			--ignore-file /dev/null "$CG" lo
 		wait_grep "$WORK/mon.err" '^traffic_meter_user: counting' 15
 		wait_attached
@@ -280,7 +304,7 @@ mon_tmtop()
 
 	case $1 in
 	start)
-		spawn "$WORK/tmtop.out" "$WORK/mon.err" "$WORK/bin/tmtop" --standalone -b -D 1 --log-dir "$WORK/logs" \
+		spawn "$WORK/tmtop.out" "$WORK/mon.err" "$WORK/bin/tmtop" --standalone -b -D 1 --no-history --log-dir "$WORK/logs" \
 			--ignore-file /dev/null "$CG" lo
 		wait_grep "$WORK/tmtop.out" '^# ignore' 15
 		wait_attached
@@ -373,8 +397,11 @@ iperf3_server()
 	return 1
 }
 
+per_second() { awk -v n="$1" -v s="$2" 'BEGIN { printf "%.0f", (s > 0 ? n / s : 0) }'; }
+
 # measure ROUND CONFIG LOAD: one iperf3 run under one monitor; appends a line to raw.tsv:
 # round config load rate delivered cpu% rss_kib events/s lost gap map_rss_kib
+# csv_bytes/s flow_bytes/s
 measure()
 {
 	local round=$1 cfg=$2 load=$3 addr t0=0 t1=0 w0 w1 rss=0 maprss=0 cpu="-" rate deliv secs evs
@@ -383,7 +410,7 @@ measure()
 	addr=$(load_addr "$load")
 	json="$WORK/iperf.json"
 	iperf3_server "$addr"
-	MON_PID=""
+	MON_PID="" CSV_BYTES="-" FLOW_BYTES="-"
 	"mon_$cfg" start
 	if [ -n "$MON_PID" ]; then
 		t0=$(cpu_ticks "$MON_PID")
@@ -420,11 +447,13 @@ measure()
 		secs=$(jq -r '.end.sum_sent.seconds // 0' "$json" 2>/dev/null || echo 0)
 		;;
 	esac
-	evs="-"
-	[[ $EVENTS =~ ^[0-9]+$ ]] && evs=$(awk -v e="$EVENTS" -v s="$secs" \
-		'BEGIN { printf "%.0f", (s > 0 ? e / s : 0) }')
-	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$round" "$cfg" "$load" "$rate" \
-		"$deliv" "$cpu" "$rss" "$evs" "$LOST" "$GAP" "$maprss" >> "$WORK/raw.tsv"
+	evs="-" cbps="-" fbps="-"
+	[[ $EVENTS =~ ^[0-9]+$ ]] && evs=$(per_second "$EVENTS" "$secs")
+	[[ $CSV_BYTES =~ ^[0-9]+$ ]] && cbps=$(per_second "$CSV_BYTES" "$secs")
+	[[ $FLOW_BYTES =~ ^[0-9]+$ ]] && fbps=$(per_second "$FLOW_BYTES" "$secs")
+	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$round" "$cfg" "$load" \
+		"$rate" "$deliv" "$cpu" "$rss" "$evs" "$LOST" "$GAP" "$maprss" "$cbps" "$fbps" \
+		>> "$WORK/raw.tsv"
 	log "round $round $cfg $load: $(fmt_rate "$load" "$rate") cpu ${cpu}% rss ${rss} KiB" \
 		"events/s $evs lost $LOST"
 	rm -f "$json"
@@ -435,10 +464,12 @@ measure()
 # peer_flood CONFIG: traffic.py sends 64-byte datagrams to FLOOD_PEERS distinct 127.x.y.z
 # addresses (loopback only; nobody listens, so only "out" events) while VmHWM is sampled each
 # second. Appends: config peers sent_pps hwm_at_third_kib hwm_end_kib events lost map_rss_kib
+# bytes_written (CSV and flow records; "-" when the monitor does not say)
 flood_peer()
 {
-	local cfg=$1 fpid hwm third=0 i sent maprss
+	local cfg=$1 fpid hwm third=0 i sent maprss written
 
+	CSV_BYTES="-" FLOW_BYTES="-"
 	"mon_$cfg" start
 	in_cg timeout -k 5 $((FLOOD_TIME + 10)) "$PY" "$ROOT/tests/traffic.py" udp-flood 4 127.0.0.1 \
 		"$PORT" "$FLOOD_TIME" 64 "$FLOOD_PEERS" > "$WORK/flood.out" 2>&1 &
@@ -457,9 +488,11 @@ flood_peer()
 	"mon_$cfg" stop
 	sent=$(grep -E '^[0-9]+$' "$WORK/flood.out" | tail -n1 || true)
 	sent=${sent:-0}
-	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$cfg" "$FLOOD_PEERS" \
+	written=$(awk -v c="$CSV_BYTES" -v f="$FLOW_BYTES" 'BEGIN { if (c == "-" && f == "-") print "-";
+		else print (c == "-" ? 0 : c) + (f == "-" ? 0 : f) }')
+	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$cfg" "$FLOOD_PEERS" \
 		"$(awk -v n="$sent" -v s="$FLOOD_TIME" 'BEGIN { printf "%.0f", n / s }')" \
-		"$third" "$hwm" "$EVENTS" "$LOST" "$maprss" >> "$WORK/flood.tsv"
+		"$third" "$hwm" "$EVENTS" "$LOST" "$maprss" "$written" >> "$WORK/flood.tsv"
 	log "peer flood $cfg: VmHWM ${third} KiB at 1/3, ${hwm} KiB at the end, events $EVENTS lost $LOST"
 }
 
@@ -556,6 +589,8 @@ config_label()
 	baseline) echo "no monitor (baseline)" ;;
 	logger) echo "traffic_meter_user, CSV" ;;
 	logger4m) echo "traffic_meter_user, CSV, --ring-size 4" ;;
+	flows) echo "traffic_meter_user, flow records" ;;
+	csvflows) echo "traffic_meter_user, CSV + flow records" ;;
 	tmtop) echo "tmtop -b, CSV in background" ;;
 	counters) echo "kernel counters only (ceiling)" ;;
 	nethogs) echo "nethogs -t (libpcap)" ;;
@@ -643,10 +678,71 @@ print_headline()
 print_flood()
 {
 	[ -s "$WORK/flood.tsv" ] || { echo "(not run)"; return; }
-	echo "| monitor | distinct peers | datagrams/s sent | VmHWM at 1/3 of the run (MiB) | VmHWM at the end (MiB) | of it BPF maps (MiB) | events | events lost |"
+	echo "| monitor | distinct peers | datagrams/s sent | VmHWM at 1/3 of the run (MiB) | VmHWM at the end (MiB) | of it BPF maps (MiB) | events | events lost | log bytes written (MB) |"
+	echo "|---|---|---|---|---|---|---|---|---|"
+	awk -F'\t' '{ printf "| %s | %s | %s | %.1f | %.1f | %.1f | %s | %s | %s |\n", $1, $2, $3, $4 / 1024,
+		$5 / 1024, $8 / 1024, $6, $7, ($9 == "-" || $9 == "" ? "-" : sprintf("%.1f", $9 / 1e6)) }' \
+		"$WORK/flood.tsv"
+}
+
+fmt_bytes()	# BYTES/S
+{
+	awk -v v="$1" 'BEGIN { if (v == "-" || v == "") print "-"; else if (v >= 1e6) printf "%.1f MB/s", v / 1e6;
+		else if (v >= 1e3) printf "%.1f kB/s", v / 1e3; else printf "%.0f B/s", v }'
+}
+
+# Issue 12: the flow-record backend's CPU and bytes written beside the CSV backend's, under the
+# same loads in the same rounds. Printed when a flows configuration ran.
+print_flows()
+{
+	local cfg load c_cpu c_bps c_evs f_cpu f_bps
+
+	[[ " $CONFIGS " == *" flows "* || " $CONFIGS " == *" csvflows "* ]] || return 0
+	config_available logger || return 0
+	echo
+	echo "## Flow records vs CSV (issue 12)"
+	echo "The same iperf3 loads in the same rounds; \`-o flows\` writes one JSON line per (owner,"
+	echo "direction, local, remote) per 60-s interval instead of one CSV row per packet (a run's"
+	echo "lines are written when it stops). Bytes written = the backends' own count in the exit summary"
+	echo "over the iperf3 run time; CPU = the whole traffic_meter_user process, medians over rounds."
+	echo
+	echo "| monitor | load | ratio (median) | monitor CPU, % of one core | events/s | CSV written | flow records written | bytes written per 1000 packets |"
 	echo "|---|---|---|---|---|---|---|---|"
-	awk -F'\t' '{ printf "| %s | %s | %s | %.1f | %.1f | %.1f | %s | %s |\n", $1, $2, $3, $4 / 1024,
-		$5 / 1024, $8 / 1024, $6, $7 }' "$WORK/flood.tsv"
+	for cfg in logger flows csvflows; do
+		[[ " $CONFIGS " == *" $cfg "* ]] || continue
+		for load in $LOADS; do
+			stats "$cfg" "$load"
+			[ "$R_N" -gt 0 ] || continue
+			c_bps=$(col "$cfg" "$load" 12 | median)
+			f_bps=$(col "$cfg" "$load" 13 | median)
+			printf '| %s | %s | %s | %s | %s | %s | %s | %s |\n' "$(config_label "$cfg")" \
+				"$(load_label "$load")" "$(fmt_num "$R_RATIO" %.2f)" "$(fmt_num "$R_CPU" %.1f)" \
+				"$(fmt_num "$R_EVS" %.0f)" "$(fmt_bytes "$c_bps")" "$(fmt_bytes "$f_bps")" \
+				"$(awk -v c="$c_bps" -v f="$f_bps" -v e="$R_EVS" 'BEGIN {
+					t = (c == "-" ? 0 : c) + (f == "-" ? 0 : f)
+					if (e > 0) printf "%.1f", t / e * 1000; else print "-" }')"
+		done
+	done
+	[[ " $CONFIGS " == *" flows "* && " $CONFIGS " == *" logger "* ]] || return 0
+	echo
+	for load in $LOADS; do
+		stats logger "$load"
+		c_cpu=$R_CPU c_evs=$R_EVS
+		c_bps=$(col logger "$load" 12 | median)
+		stats flows "$load"
+		f_cpu=$R_CPU
+		f_bps=$(col flows "$load" 13 | median)
+		awk -v l="$(load_label "$load")" -v cc="$c_cpu" -v fc="$f_cpu" -v cb="$c_bps" -v fb="$f_bps" \
+			-v e="$c_evs" 'BEGIN { if (cc == "-" || fc == "-" || cb == "-" || fb == "-") exit
+			printf "- %s: flow records %.1f %% of a core against the CSV'"'"'s %.1f %% (%.2f×); %.0f bytes written a second against %.1f MB/s (1/%.0f of the CSV'"'"'s bytes, %.0f bytes per packet in CSV)\n",
+				l, fc, cc, (cc > 0 ? fc / cc : 0), fb, cb / 1e6, (fb > 0 ? cb / fb : 0), (e > 0 ? cb / e : 0) }'
+	done
+	# The worst case: more distinct peers per interval than the table holds.
+	[ -s "$WORK/flood.tsv" ] || return 0
+	awk -F'\t' -v n="$FLOOD_PEERS" '$1 == "logger" { lb = $9; lh = $5 } $1 == "flows" { fb = $9; fh = $5 }
+		END { if (lb == "" || fb == "" || lb == "-" || fb == "-" || lb == 0) exit
+		printf "- peer flood (%d distinct peers, more than the 65536 flows held): flow records wrote %.1f MB against the CSV'"'"'s %.1f MB (%.1f×: hardly anything aggregates, and a line is longer than a row), VmHWM %.1f MiB against %.1f MiB (the full table)\n",
+			n, fb / 1e6, lb / 1e6, fb / lb, fh / 1024, lh / 1024 }' "$WORK/flood.tsv"
 }
 
 # verdict NAME OK DETAIL: one line of the targets section.
@@ -711,7 +807,7 @@ print_targets()
 			"longest interval between two batch snapshots $gap s (keys are not exercised by batch mode)"
 	fi
 	if [ -s "$WORK/flood.tsv" ]; then
-		while IFS=$'\t' read -r cfg _ _ third end _ f maprss; do
+		while IFS=$'\t' read -r cfg _ _ third end _ f maprss _; do
 			# Bounded: no growth once the peers have all been seen, and what is not the
 			# ring buffer mapping stays under the RSS target.
 			ok=0
@@ -755,6 +851,8 @@ traffic_meter_user -d LOGDIR -i /dev/null CGROUP lo              # CSV, ring buf
 traffic_meter_user -d LOGDIR -i /dev/null --ring-size 4 CGROUP lo   # the same with a 4 MiB ring
 tmtop --standalone -b -D 1 --log-dir LOGDIR --ignore-file /dev/null CGROUP lo > OUT   # batch mode, CSV in the background
 traffic_meter_user --counters-only -i /dev/null CGROUP lo        # kernel side alone: the ceiling
+traffic_meter_user -d LOGDIR -i /dev/null -o flows CGROUP lo     # flow records (60 s intervals) instead of CSV
+traffic_meter_user -d LOGDIR -i /dev/null -o csv,flows CGROUP lo # both backends
 nethogs -C -a -t -d 1 lo
 iftop -t -i lo -n -N -P
 $PY tests/traffic.py udp-flood 4 127.0.0.1 PORT $FLOOD_TIME 64 $FLOOD_PEERS   # peer flood, in the cgroup
@@ -777,6 +875,7 @@ $(print_table)
 
 ## Memory under a peer flood ($FLOOD_PEERS distinct 127.0.0.0/8 peers, ${FLOOD_TIME} s)
 $(print_flood)
+$(print_flows)
 
 ## Targets (issue 4)
 $(print_targets)
@@ -827,7 +926,7 @@ main()
 			done
 		done
 	done
-	for cfg in logger tmtop; do
+	for cfg in logger tmtop flows; do
 		if [[ " ${order[*]} " == *" $cfg "* ]]; then
 			flood_peer "$cfg"
 		fi

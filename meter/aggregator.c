@@ -33,6 +33,7 @@
 #define AGG_PEER_IDLE_NS	60000000000ULL
 #define EXIT_CHECK_NS		2000000000ULL	/* processes are probed this often */
 #define SPARK_SECS		(SNAP_SPARK * SNAP_SPARK_STEP)
+#define SPARK_RING		(SPARK_SECS + 1)	/* the whole seconds shown + the current one */
 #define NSEC_PER_SEC		1e9
 
 struct tally {
@@ -117,7 +118,7 @@ struct user {
 	unsigned int nprocs;
 	struct proc *last_proc;
 	struct proc *gone;		/* "(exited)": processes folded away, on first need */
-	float spark[SPARK_SECS];	/* in+out bytes per second, by second % SPARK_SECS */
+	float spark[SPARK_RING];	/* in+out bytes per second, by second % SPARK_RING */
 	uint64_t spark_sec;		/* the second spark_base was taken in */
 	uint64_t spark_base;		/* in+out bytes at the start of that second */
 	UT_hash_handle hh;
@@ -283,6 +284,16 @@ static void tally_sample(const struct agg *a, struct tally *t, uint64_t seq, uin
 
 /* ---- fold sets --------------------------------------------------------------------------- */
 
+static bool fold_has(const struct fold_set *s, uint64_t h)
+{
+	if (!s->cap)
+		return false;
+	for (size_t i = h & (s->cap - 1); s->v[i]; i = (i + 1) & (s->cap - 1))
+		if (s->v[i] == h)
+			return true;
+	return false;
+}
+
 static void fold_add(struct fold_set *s, uint64_t h)
 {
 	size_t i;
@@ -293,6 +304,9 @@ static void fold_add(struct fold_set *s, uint64_t h)
 		size_t ncap = s->cap ? s->cap * 2 : 64;
 		uint64_t *v;
 
+		/* A peer counted already is not one more: it must not stop the count. */
+		if (fold_has(s, h))
+			return;
 		if (s->n + 1 > AGG_FOLD_MAX) {
 			s->full = true;
 			return;
@@ -703,12 +717,12 @@ static void spark_sample(struct user *u, uint64_t now)
 		/* Seconds without a sample (a stall) are zero, not the previous value. */
 		uint64_t gap = sec - u->spark_sec;
 
-		for (uint64_t s = 1; s < gap && s <= SPARK_SECS; s++)
-			u->spark[(u->spark_sec + s) % SPARK_SECS] = 0;
-		u->spark[sec % SPARK_SECS] = 0;
+		for (uint64_t s = 1; s < gap && s < SPARK_RING; s++)
+			u->spark[(u->spark_sec + s) % SPARK_RING] = 0;
+		u->spark[sec % SPARK_RING] = 0;
 		u->spark_sec = sec;
 	}
-	u->spark[sec % SPARK_SECS] += (float)(sum - u->spark_base);
+	u->spark[sec % SPARK_RING] += (float)(sum - u->spark_base);
 	u->spark_base = sum;
 }
 
@@ -754,11 +768,12 @@ static void fold_idle_peers(struct agg *a, struct user *u, uint64_t now)
 
 	if (u->npeers * 10 < a->cfg.peers_per_owner * 9 && a->npeers * 10 < a->cfg.max_peers * 9)
 		return;
-	if (!others_get(a, &u->other))
-		return;
 	HASH_ITER(hh, u->peers, p, tmp) {
 		if (now - p->t.active_ns < a->cfg.peer_idle_ns)
 			continue;
+		/* Made on first need: a full table of busy peers shows no empty "other" row. */
+		if (!others_get(a, &u->other))
+			return;
 		tally_fold(&u->other->t, &p->t);
 		fold_add(&u->other->set, key_hash64(&p->key, sizeof(p->key)));
 		if (u->last_peer == p)
@@ -1044,8 +1059,8 @@ static void user_export(const struct agg *a, const struct user *u, struct snap_u
 		for (int j = 0; j < SNAP_SPARK_STEP; j++) {
 			uint64_t back = (uint64_t)(SNAP_SPARK - i) * SNAP_SPARK_STEP - (uint64_t)j;
 
-			if (back <= sec && back <= SPARK_SECS - 1)
-				sum += u->spark[(sec - back) % SPARK_SECS];
+			if (back <= sec)
+				sum += u->spark[(sec - back) % SPARK_RING];
 		}
 		out->spark[i] = sum / SNAP_SPARK_STEP;
 	}

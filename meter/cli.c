@@ -272,6 +272,7 @@ int cli_meter_option(struct meter_cli *m, int opt, const char *arg, char *err, s
 		if (!*arg)
 			FAIL("empty --history-db");
 		m->history_db = arg;
+		m->history_db_given = true;
 		m->no_history = false;
 		return 1;	/* tmtop report reads it too */
 	case OPT_NO_HISTORY:
@@ -365,7 +366,7 @@ void cli_meter_usage(FILE *out, bool log_short)
 		"                         network namespace\n"
 		"  %s--output LIST      backends, comma-separated: %s (default csv)\n"
 		"      --log-format F     csv columns: standard (the seed's 7, default) or extended\n"
-		"                         (+ proto,sport,dport,pid,comm,cgroup)\n"
+		"                         (+ proto,sport,dport,pid,comm,cgroup; in flows too)\n"
 		"      --flow-interval S  seconds per flow record (flows backend, default 60)\n"
 		"      --max-file-size SZ rotate a log past this size (e.g. 100M; default no limit)\n"
 		"      --max-files N      rotated files kept per log (default 5)\n"

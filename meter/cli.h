@@ -73,6 +73,7 @@ struct meter_cli {
 	unsigned int max_owners;	/* the kernel's owner table */
 	const char *run_as;		/* --user; TM_DEFAULT_USER when NULL */
 	const char *history_db;		/* TM_DEFAULT_HISTORY */
+	bool history_db_given;
 	bool no_history;
 	unsigned int history_interval;	/* seconds between writes, default 60 */
 	unsigned int keep[5];		/* retention: 5-min hours, hour days, day days, month

@@ -157,8 +157,13 @@ static void sample(struct engine *e, uint64_t now)
 	agg_set_unattributed(e->agg, &cs.overflow);
 	evict(e, now);
 	e->cstats = cs;
-	for (size_t i = 0; i < e->nbackends; i++)
-		e->backends[i]->ops->stats(e->backends[i], &e->logs[i].st);
+	for (size_t i = 0; i < e->nbackends; i++) {
+		struct backend *b = e->backends[i];
+
+		b->ops->stats(b, &e->logs[i].st);
+		/* A backend may move to a name of its own when its name was taken. */
+		b->ops->describe(b, e->logs[i].target, sizeof(e->logs[i].target));
+	}
 	pthread_mutex_unlock(&e->lock);
 	free(t);
 	e->last_sample = now;
@@ -418,21 +423,6 @@ unlock:
 	return ret;
 }
 
-void snapshot_free(struct snapshot *s)
-{
-	free(s->users);
-	free(s->peers);
-	free(s->procs);
-	free(s->conns);
-	free(s->ignore);
-	s->users = NULL;
-	s->peers = NULL;
-	s->procs = NULL;
-	s->conns = NULL;
-	s->ignore = NULL;
-	s->nusers = s->npeers = s->nprocs = s->nconns = s->nignore = 0;
-}
-
 int engine_ignore_add(struct engine *e, const struct ip_prefix *p)
 {
 	return ignore_add(e->ignore, p);
@@ -495,6 +485,9 @@ void engine_finish(struct engine *e)
 		while (collector_drain(e->col, &h) > 0 || collector_backlog(e->col))
 			;
 		feed_batch(e);
+		for (size_t i = 0; i < e->nbackends; i++)
+			if (e->backends[i]->ops->finish)
+				e->backends[i]->ops->finish(e->backends[i]);
 		flush_backends(e);
 		sample(e, tm_now_ns());
 	}

@@ -13,58 +13,80 @@
 #include <sys/syscall.h>
 #include "meter/privdrop.h"
 
-int privdrop_resolve(const char *name, const char *default_name, struct run_as *r, char *err,
-		     size_t errlen)
+static int lookup(const char *name, struct run_as *r)
 {
 	struct passwd pw, *res = NULL;
 	char buf[1024];
-	const char *want = name ? name : default_name;
 
-	memset(r, 0, sizeof(*r));
-	if (geteuid() != 0 || !strcmp(want, "root")) {
-		r->keep_root = true;
-		snprintf(r->name, sizeof(r->name), "%s", geteuid() ? "(unchanged)" : "root");
-		return 0;
-	}
-	if (getpwnam_r(want, &pw, buf, sizeof(buf), &res) || !res) {
-		if (name) {
-			snprintf(err, errlen, "no such user '%s' for --user", name);
-			return -ENOENT;
-		}
-		r->keep_root = true;
-		snprintf(r->name, sizeof(r->name), "root");
-		snprintf(r->note, sizeof(r->note), "user %s does not exist (make install creates "
-			 "it): staying root; --user NAME to choose another", want);
-		return 0;
-	}
-	if (!res->pw_uid) {
-		r->keep_root = true;
-		snprintf(r->name, sizeof(r->name), "root");
-		return 0;
-	}
+	if (getpwnam_r(name, &pw, buf, sizeof(buf), &res) || !res)
+		return -ENOENT;
 	r->uid = res->pw_uid;
 	r->gid = res->pw_gid;
 	snprintf(r->name, sizeof(r->name), "%s", res->pw_name);
 	return 0;
 }
 
+int privdrop_resolve(const char *name, const char *default_name, struct run_as *r, char *err,
+		     size_t errlen)
+{
+	const char *want = name ? name : default_name;
+
+	memset(r, 0, sizeof(*r));
+	if (!strcmp(want, "root")) {
+		r->keep_root = true;
+		snprintf(r->name, sizeof(r->name), "root");
+		return 0;
+	}
+	if (geteuid() != 0) {
+		snprintf(r->name, sizeof(r->name), "uid %u without capabilities", geteuid());
+		return 0;
+	}
+	if (lookup(want, r)) {
+		if (name) {
+			snprintf(err, errlen, "no such user '%s' for --user", name);
+			return -ENOENT;
+		}
+		if (lookup("nobody", r)) {
+			snprintf(err, errlen, "neither user %s nor nobody exists: create %s (make "
+				 "install does) or give --user NAME", want, want);
+			return -ENOENT;
+		}
+		snprintf(r->note, sizeof(r->note), "user %s does not exist (make install creates "
+			 "it): running as nobody; --user NAME to choose another", want);
+	}
+	if (!r->uid) {
+		r->keep_root = true;	/* a name for uid 0 is root */
+		return 0;
+	}
+	r->switch_uid = true;
+	return 0;
+}
+
 int privdrop_check_dir(const struct run_as *r, const char *dir, char *err, size_t errlen)
 {
-	int ok, saved;
+	int fd, ok, saved;
 
-	if (r->keep_root)
+	if (!r->switch_uid)
 		return 0;
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0) {
+		saved = errno;
+		snprintf(err, errlen, "cannot open %s: %s", dir, strerror(saved));
+		return -saved;
+	}
 	/* Ask the kernel as that user: effective ids only, switched straight back. */
 	if (setegid(r->gid) || seteuid(r->uid)) {
 		saved = errno;
-		seteuid(0);
-		setegid(0);
+		(void)!seteuid(0);
+		(void)!setegid(0);
+		close(fd);
 		snprintf(err, errlen, "cannot check %s as user %s: %s", dir, r->name, strerror(saved));
 		return -saved;
 	}
-	ok = access(dir, W_OK | X_OK) == 0 ? 0 : -errno;
-	seteuid(0);
-	setegid(0);
+	ok = faccessat(fd, ".", W_OK | X_OK, AT_EACCESS) == 0 ? 0 : -errno;
+	(void)!seteuid(0);
+	(void)!setegid(0);
+	close(fd);
 	if (ok)
 		snprintf(err, errlen, "%s is not writable by user %s, which the meter runs as once "
 			 "started (give it write access, or use --user root)", dir, r->name);
@@ -120,21 +142,24 @@ int privdrop_apply(const struct run_as *r, char *err, size_t errlen)
 	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
 	struct __user_cap_data_struct data[2] = {};
 
-	if (!r->keep_root) {
+	if (r->keep_root)
+		return 0;	/* asked for: --user root keeps root, capabilities and all */
+	if (r->switch_uid) {
 		if (setgroups(1, &r->gid) || setresgid(r->gid, r->gid, r->gid) ||
 		    setresuid(r->uid, r->uid, r->uid)) {
 			snprintf(err, errlen, "cannot become user %s: %s", r->name, strerror(errno));
-			return -errno;
-		}
-		/* Clearing them explicitly also covers a kernel with SECBIT_KEEP_CAPS set. */
-		if (syscall(SYS_capset, &hdr, data)) {
-			snprintf(err, errlen, "cannot drop capabilities: %s", strerror(errno));
 			return -errno;
 		}
 		if (setuid(0) == 0) {
 			snprintf(err, errlen, "dropping privileges did not stick");
 			return -EPERM;
 		}
+	}
+	/* Clearing them explicitly also covers SECBIT_KEEP_CAPS and ambient capabilities. */
+	prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+	if (syscall(SYS_capset, &hdr, data)) {
+		snprintf(err, errlen, "cannot drop capabilities: %s", strerror(errno));
+		return -errno;
 	}
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)) {
 		snprintf(err, errlen, "cannot set no_new_privs: %s", strerror(errno));

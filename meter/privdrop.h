@@ -15,7 +15,8 @@
 #include <sys/types.h>
 
 struct run_as {
-	bool keep_root;		/* --user root, or not root to begin with */
+	bool keep_root;		/* --user root: everything stays as it was */
+	bool switch_uid;	/* root at start: become uid/gid */
 	uid_t uid;
 	gid_t gid;
 	char name[64];
@@ -23,13 +24,16 @@ struct run_as {
 };
 
 /*
- * Who to become: `name` (NULL = the default user). A default user that does not exist keeps
- * root and says so in note; a named user that does not exist is an error. 0 or -errno.
+ * Who to become: `name` (NULL = the default user). A default user that does not exist means
+ * nobody, said in note (staying root without capabilities would still own every root file); a
+ * named user that does not exist is an error. Started without root (systemd's User= with
+ * ambient capabilities), the uid stays and only the capabilities go. 0 or -errno.
  */
 int privdrop_resolve(const char *name, const char *default_name, struct run_as *r, char *err,
 		     size_t errlen);
 
-/* Can r create files in dir? 0, or -EACCES with one line in err. Call while still root. */
+/* Can r create files in dir (whatever the path's parents allow: the meter keeps a descriptor)?
+ * 0, or -EACCES with one line in err. Call while still root. */
 int privdrop_check_dir(const struct run_as *r, const char *dir, char *err, size_t errlen);
 
 /*

@@ -14,10 +14,11 @@
 static int prepare_log_dir(const struct meter_cli *m, struct meter_start *s, char *err,
 			   size_t errlen)
 {
-	gid_t g = s->group != (gid_t)-1 ? s->group : s->run.keep_root ? 0 : s->run.gid;
+	gid_t g = s->group != (gid_t)-1 ? s->group : s->run.switch_uid ? s->run.gid : 0;
 	int ret;
 
-	if (!m->log_dir_given || !strcmp(m->log_dir, TM_DEFAULT_LOG_DIR)) {
+	/* Only root makes or fixes it; started without root, the directory is the admin's. */
+	if (geteuid() == 0 && (!m->log_dir_given || !strcmp(m->log_dir, TM_DEFAULT_LOG_DIR))) {
 		ret = privdrop_make_dir(m->log_dir, 0, g, 02770, true);
 		if (ret) {
 			snprintf(err, errlen, "cannot create log directory %s: %s", m->log_dir,

@@ -1068,6 +1068,35 @@ int history_top_peers(struct history *h, uint64_t owner, time_t since, time_t un
 	return (int)n;
 }
 
+int history_note_get(struct history *h, const char *key, int64_t *val)
+{
+	char k[128];
+	bool found;
+	int ret;
+
+	if (!h || snprintf(k, sizeof(k), "note:%s", key) >= (int)sizeof(k))
+		return -EINVAL;
+	pthread_mutex_lock(&h->db_lock);
+	ret = meta_get(h, k, val, &found);
+	pthread_mutex_unlock(&h->db_lock);
+	return ret ? ret : found ? 0 : -ENOENT;
+}
+
+int history_note_set(struct history *h, const char *key, int64_t val)
+{
+	char k[128];
+	int ret;
+
+	if (!h || snprintf(k, sizeof(k), "note:%s", key) >= (int)sizeof(k))
+		return -EINVAL;
+	if (h->readonly)
+		return -EROFS;
+	pthread_mutex_lock(&h->db_lock);
+	ret = meta_set(h, k, val);
+	pthread_mutex_unlock(&h->db_lock);
+	return ret;
+}
+
 int history_usage(struct history *h, uint64_t owner, enum history_period p, time_t now,
 		  uint64_t bytes[2])
 {

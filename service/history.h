@@ -206,6 +206,14 @@ int history_usage(struct history *h, uint64_t owner, enum history_period p, time
 time_t history_bucket_start(const struct history *h, enum history_period p, time_t t);
 
 /*
+ * Small notes the meter keeps with its history (a quota that fired in this period, so a restart
+ * does not fire it again), as integers under a key of at most 100 bytes; stored in meta as
+ * "note:<key>". 0, -ENOENT for a key never set, -EROFS on a read-only handle, or -errno.
+ */
+int history_note_get(struct history *h, const char *key, int64_t *val);
+int history_note_set(struct history *h, const char *key, int64_t val);
+
+/*
  * The reason for the last failure of a flush or query on h, as SQLite said it, into buf (one
  * line, "" when none). For the service's log line.
  */

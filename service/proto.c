@@ -7,6 +7,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <float.h>
 #include <math.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -111,18 +112,50 @@ static const struct field quota_fields[] = {
 
 #define N(t) (sizeof(t) / sizeof((t)[0]))
 
-/* A double with at most one decimal: rates and times do not need 17 digits. */
+/*
+ * A double with at most three decimals: rates and times do not need 17 digits. Past 1e15 the
+ * decimals mean nothing and "%.3f" would not fit (1e300 is 305 digits): 17 significant digits
+ * there, which read back as the same number. No "-0".
+ */
 static json_object *new_dbl(double d)
 {
 	char buf[64];
 
 	if (!isfinite(d))
 		return NULL;
-	if (d == floor(d) && fabs(d) < 1e15)
+	if (d == 0)
+		d = 0;
+	if (fabs(d) >= 1e15)
+		snprintf(buf, sizeof(buf), "%.17g", d);
+	else if (d == floor(d))
 		snprintf(buf, sizeof(buf), "%.0f", d);
 	else
 		snprintf(buf, sizeof(buf), "%.3f", d);
 	return json_object_new_double_s(d, buf);
+}
+
+/* A number a snapshot can hold. json-c reads NaN and Infinity; they are no number here. */
+static bool get_finite(json_object *j, double *out)
+{
+	double d;
+
+	if (!j)
+		return false;
+	d = json_object_get_double(j);
+	if (!isfinite(d))
+		return false;
+	*out = d;
+	return true;
+}
+
+/* The same for a float (the spark): what does not fit one is no number either. */
+static float get_float(json_object *j)
+{
+	double d = 0;
+
+	if (!get_finite(j, &d) || fabs(d) > FLT_MAX)
+		return 0;
+	return (float)d;
 }
 
 static void put_fields(json_object *o, const void *base, const struct field *f, size_t n)
@@ -193,10 +226,11 @@ static int get_fields(json_object *o, void *base, const struct field *f, size_t 
 			*(uint8_t *)v = (uint8_t)json_object_get_int64(j);
 			break;
 		case F_DBL:
-			*(double *)v = json_object_get_double(j);
+			*(double *)v = 0;
+			get_finite(j, (double *)v);
 			break;
 		case F_FLT:
-			*(float *)v = (float)json_object_get_double(j);
+			*(float *)v = get_float(j);
 			break;
 		case F_BOOL:
 			if (f->size == sizeof(int))
@@ -217,6 +251,12 @@ static int get_fields(json_object *o, void *base, const struct field *f, size_t 
 }
 
 /* ---- the pieces written by hand ---------------------------------------------------------- */
+
+/* The text of j, or NULL when j is not a string: json-c gives NULL for a JSON null. */
+static const char *str_of(json_object *j)
+{
+	return json_object_is_type(j, json_type_string) ? json_object_get_string(j) : NULL;
+}
 
 void proto_put_owner(json_object *o, tm_owner_t owner, bool with_names)
 {
@@ -302,14 +342,10 @@ static bool get_io(json_object *o, uint64_t bytes[2], uint64_t packets[2], doubl
 		packets[TM_DIR_IN] = json_object_get_uint64(j);
 	if (json_object_object_get_ex(o, "out_packets", &j))
 		packets[TM_DIR_OUT] = json_object_get_uint64(j);
-	if (json_object_object_get_ex(o, "in_rate", &j) && j) {
-		rate[TM_DIR_IN] = json_object_get_double(j);
+	if (json_object_object_get_ex(o, "in_rate", &j) && get_finite(j, &rate[TM_DIR_IN]))
 		has = true;
-	}
-	if (json_object_object_get_ex(o, "out_rate", &j) && j) {
-		rate[TM_DIR_OUT] = json_object_get_double(j);
+	if (json_object_object_get_ex(o, "out_rate", &j) && get_finite(j, &rate[TM_DIR_OUT]))
 		has = true;
-	}
 	return has;
 }
 
@@ -331,8 +367,8 @@ static int peer_from_json(json_object *o, struct snap_peer *p, char *err, size_t
 	json_object *j;
 
 	if (json_object_object_get_ex(o, "addr", &j) &&
-	    proto_parse_addr(json_object_get_string(j), &p->family, p->addr)) {
-		snprintf(err, errlen, "peer: bad addr '%s'", json_object_get_string(j));
+	    (!str_of(j) || proto_parse_addr(str_of(j), &p->family, p->addr))) {
+		snprintf(err, errlen, "peer: bad addr %s", json_object_to_json_string(j));
 		return -EINVAL;
 	}
 	get_io(o, p->bytes, p->packets, p->rate);
@@ -390,12 +426,12 @@ static int user_from_json(json_object *o, struct snap_user *u, char *err, size_t
 	}
 	if (json_object_object_get_ex(o, "spark", &j) && json_object_is_type(j, json_type_array))
 		for (size_t i = 0; i < SNAP_SPARK && i < json_object_array_length(j); i++)
-			u->spark[i] = (float)json_object_get_double(json_object_array_get_idx(j, i));
+			u->spark[i] = get_float(json_object_array_get_idx(j, i));
 	if (json_object_object_get_ex(o, "quota", &j) && j) {
 		json_object *p;
 
 		if (json_object_object_get_ex(j, "period", &p))
-			u->quota_period = strcmp(json_object_get_string(p), "day") ? 'm' : 'd';
+			u->quota_period = str_of(p) && !strcmp(str_of(p), "day") ? 'd' : 'm';
 		ret = get_fields(j, u, quota_fields, N(quota_fields), err, errlen);
 	}
 	return ret;
@@ -439,8 +475,8 @@ static int conn_from_json(json_object *o, struct snap_conn *c, char *err, size_t
 	json_object *j;
 
 	if (json_object_object_get_ex(o, "addr", &j) &&
-	    proto_parse_addr(json_object_get_string(j), &c->family, c->addr)) {
-		snprintf(err, errlen, "connection: bad addr");
+	    (!str_of(j) || proto_parse_addr(str_of(j), &c->family, c->addr))) {
+		snprintf(err, errlen, "connection: bad addr %s", json_object_to_json_string(j));
 		return -EINVAL;
 	}
 	get_io(o, c->bytes, c->packets, c->rate);
@@ -493,14 +529,14 @@ json_object *proto_snapshot_to_json(const struct snapshot *s, bool with_names)
 			all |= s->peers[i].owner != s->peers_of;
 			json_object_array_add(l, pj);
 		}
-		/* Peers of several owners name theirs; one owner's peers say it once. */
-		if (all) {
+		/* Peers of several owners name theirs; one owner's peers say it once. The one
+		 * asked for is said even then, so that it reads back as it was. */
+		if (all)
 			for (size_t i = 0; i < s->npeers; i++)
 				proto_put_owner(json_object_array_get_idx(l, i), s->peers[i].owner,
 						false);
-		} else {
+		if (!all || s->peers_of)
 			proto_put_owner(p, s->peers_of, with_names);
-		}
 		json_object_object_add(p, "list", l);
 		json_object_object_add(o, "peers", p);
 	}
@@ -593,10 +629,16 @@ int proto_snapshot_from_json(json_object *o, struct snapshot *s, char *err, size
 	if (json_object_object_get_ex(o, "seq", &j))
 		s->seq = json_object_get_uint64(j);
 	if (json_object_object_get_ex(o, "time", &j)) {
-		double t = json_object_get_double(j);
+		double t;
 
-		s->taken.tv_sec = (time_t)t;
-		s->taken.tv_nsec = (long)((t - (double)s->taken.tv_sec) * 1e9);
+		/* Milliseconds, as written, rounded (1.123 is 1.12299999... as a double); a
+		 * time before 1970 or past the year 30000 is no time. */
+		if (get_finite(j, &t) && t >= 0 && t < 1e12) {
+			long long ms = llround(t * 1000);
+
+			s->taken.tv_sec = (time_t)(ms / 1000);
+			s->taken.tv_nsec = (long)(ms % 1000) * 1000000;
+		}
 	}
 	if (json_object_object_get_ex(o, "restricted", &j))
 		s->restricted = json_object_get_boolean(j);
@@ -609,17 +651,19 @@ int proto_snapshot_from_json(json_object *o, struct snapshot *s, char *err, size
 		if (json_object_object_get_ex(j, "started", &k))
 			s->meter.started.tv_sec = json_object_get_int64(k);
 		if (json_object_object_get_ex(j, "ignore_mode", &k)) {
-			int mode = cli_ignore_mode(json_object_get_string(k));
+			int mode = str_of(k) ? cli_ignore_mode(str_of(k)) : -EINVAL;
 
 			s->meter.ignore_mode = (uint8_t)(mode < 0 ? 0 : mode);
 		}
 	}
-	if (json_object_object_get_ex(o, "stats", &j)) {
+	/* A restricted snapshot has no stats, totals, ignore list or logs (snapshot.h): what
+	 * claims otherwise is not taken, as the encoder would not say it again. */
+	if (!s->restricted && json_object_object_get_ex(o, "stats", &j)) {
 		ret = get_fields(j, &s->stats, stats_fields, N(stats_fields), err, errlen);
 		if (ret)
 			goto fail;
 	}
-	if (json_object_object_get_ex(o, "totals", &j))
+	if (!s->restricted && json_object_object_get_ex(o, "totals", &j))
 		s->totals.has_rate = get_io(j, s->totals.bytes, s->totals.packets, s->totals.rate);
 
 	GET_ARRAY("users", s->users, s->nusers, struct snap_user, user_from_json);
@@ -679,6 +723,8 @@ int proto_snapshot_from_json(json_object *o, struct snapshot *s, char *err, size
 		}
 		s->have_conns = true;
 	}
+	if (s->restricted)
+		return 0;
 	if (json_object_object_get_ex(o, "ignore", &l) && json_object_is_type(l, json_type_array)) {
 		s->nignore = json_object_array_length(l);
 		s->ignore = calloc(s->nignore ? s->nignore : 1, sizeof(*s->ignore));
@@ -690,10 +736,10 @@ int proto_snapshot_from_json(json_object *o, struct snapshot *s, char *err, size
 			json_object *e = json_object_array_get_idx(l, i), *k;
 			char reason[160];
 
-			if (!json_object_object_get_ex(e, "prefix", &k) ||
-			    iplist_parse_entry(json_object_get_string(k), &s->ignore[i].p, reason,
-					       sizeof(reason))) {
-				snprintf(err, errlen, "ignore: bad prefix");
+			if (!json_object_object_get_ex(e, "prefix", &k) || !str_of(k) ||
+			    iplist_parse_entry(str_of(k), &s->ignore[i].p, reason, sizeof(reason))) {
+				snprintf(err, errlen, "ignore: bad prefix %s",
+					 json_object_to_json_string(k));
 				ret = -EINVAL;
 				goto fail;
 			}
@@ -732,9 +778,12 @@ json_object *proto_parse_line(const char *line, size_t len, char *err, size_t er
 	}
 	o = json_tokener_parse_ex(tok, line, (int)len);
 	e = json_tokener_get_error(tok);
-	if (!o || e != json_tokener_success) {
+	if (!o && e == json_tokener_success) {
+		snprintf(err, errlen, "a request is a JSON object");	/* it was "null" */
+	} else if (!o || e != json_tokener_success) {
+		/* json-c's "continue" means it wanted more: the line ended too soon. */
 		snprintf(err, errlen, "not JSON at offset %zu: %s", json_tokener_get_parse_end(tok),
-			 json_tokener_error_desc(e == json_tokener_success ?
+			 json_tokener_error_desc(e == json_tokener_continue ?
 						 json_tokener_error_parse_eof : e));
 		json_object_put(o);
 		o = NULL;

@@ -29,6 +29,7 @@
 #include "meter/users.h"
 #include "service/metrics.h"
 #include "service/proto.h"
+#include "service/report.h"
 #include "service/service.h"
 
 #define OUT_MAX		(32u << 20)	/* unread answers past this close the viewer */
@@ -62,12 +63,15 @@ struct service {
 	struct engine *engine;
 	gid_t tmtop_gid;		/* (gid_t)-1 when the group does not exist */
 	struct metrics *metrics;	/* --metrics-listen, --metrics-file; NULL when off */
+	struct keeper *keeper;		/* history and quotas; NULL without history */
 	struct client clients[SERVICE_MAX_CLIENTS];
 };
 
 const struct option service_longopts[] = {
 	{ "socket", required_argument, NULL, OPT_SOCKET },
 	{ "no-socket", no_argument, NULL, OPT_NO_SOCKET },
+	{ "quota", required_argument, NULL, OPT_QUOTA },
+	{ "quota-command", required_argument, NULL, OPT_QUOTA_COMMAND },
 	/* service/metrics.c parses these */
 	{ "metrics-listen", required_argument, NULL, OPT_METRICS_LISTEN },
 	{ "metrics-file", required_argument, NULL, OPT_METRICS_FILE },
@@ -99,6 +103,24 @@ int service_option(struct service_opts *o, int opt, const char *arg, char *err, 
 	case OPT_NO_SOCKET:
 		o->no_socket = true;
 		return 1;
+	case OPT_QUOTA:
+		if (o->keep.nquotas == KEEPER_MAX_QUOTAS) {
+			snprintf(err, errlen, "too many --quota rules (at most %d)", KEEPER_MAX_QUOTAS);
+			return -EINVAL;
+		}
+		if (quota_parse(arg, &o->keep.quotas[o->keep.nquotas], err, errlen))
+			return -EINVAL;
+		o->keep.nquotas++;
+		return 1;
+	case OPT_QUOTA_COMMAND:
+		if (arg[0] != '/') {
+			snprintf(err, errlen, "bad --quota-command '%s': an absolute path (it is run "
+				 "without a shell, with the user, uid, period, bytes used, limit and "
+				 "period start as arguments)", arg);
+			return -EINVAL;
+		}
+		o->keep.quota_command = arg;
+		return 1;
 	default:
 		return metrics_option(o, opt, arg, err, errlen);
 	}
@@ -109,8 +131,87 @@ void service_usage(FILE *out)
 	fprintf(out,
 		"Serving viewers:\n"
 		"      --socket PATH      answer tmtop and scripts here (default " TM_DEFAULT_SOCKET ")\n"
-		"      --no-socket        serve no socket\n");
+		"      --no-socket        serve no socket\n"
+		"Quotas (accounting only: traffic is never blocked):\n"
+		"      --quota WHO=SIZE/day|month  WHO a user, a uid, @group or *; repeatable, the\n"
+		"                         most specific rule applies (e.g. alice=10G/month)\n"
+		"      --quota-command PATH  run once per user and period when a quota is crossed,\n"
+		"                         with: user uid period used limit period-start\n");
 	metrics_usage(out);
+}
+
+#define LOGGER		"traffic_meter_user"
+#define LOGGER_USAGE	LOGGER " [options] [cgroup_path] [nic_id]"
+
+static void logger_usage(FILE *out)
+{
+	fprintf(out,
+		"Usage: " LOGGER_USAGE "\n"
+		"Meter every packet of a cgroup subtree per user: log it to per-user CSV files and\n"
+		"answer tmtop viewers on a local socket. Runs until SIGINT or SIGTERM; SIGHUP reopens\n"
+		"the log files.\n\n"
+		"  cgroup_path            cgroup v2 directory to watch (default: <cgroup2 mount>/user.slice,\n"
+		"                         else the cgroup v2 root; \"\" means the default)\n"
+		"  nic_id                 label used in log file names (default: unknown; it does not filter)\n\n");
+	cli_meter_usage(out, true);
+	service_usage(out);
+	fprintf(out, "  -h, --help             show this help\n"
+		     "  -V, --version          show the version\n");
+}
+
+int service_parse(struct meter_cli *m, struct service_opts *so, int argc, char **argv,
+		  FILE *out, char *err, size_t errlen)
+{
+	static struct option longopts[64];
+	size_t n = 0;
+	int opt, ret;
+
+	for (const struct option *o = cli_meter_longopts; o->name; o++)
+		longopts[n++] = *o;
+	for (const struct option *o = service_longopts; o->name; o++)
+		longopts[n++] = *o;
+	longopts[n++] = (struct option){ "help", no_argument, NULL, 'h' };
+	longopts[n++] = (struct option){ "version", no_argument, NULL, 'V' };
+	longopts[n] = (struct option){ 0 };
+
+	cli_meter_defaults(m);
+	service_defaults(so);
+	optind = 0;	/* a full restart of getopt, as tmtop_parse() does */
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, ":d:i:o:vhVZ:", longopts, NULL)) != -1) {
+		switch (opt) {
+		case 'd': opt = OPT_LOG_DIR; break;
+		case 'i': opt = OPT_IGNORE_FILE; break;
+		case 'o': opt = OPT_OUTPUT; break;
+		case 'v': opt = OPT_VERBOSE; break;
+		case 'Z': opt = OPT_RUN_AS; break;
+		case 'h':
+			logger_usage(out);
+			return 1;
+		case 'V':
+			fprintf(out, LOGGER " %s\n", TM_VERSION);
+			return 1;
+		case ':':
+			snprintf(err, errlen, "option '%s' needs an argument", argv[optind - 1]);
+			return -EINVAL;
+		case '?':
+			if (optopt && optopt < 0x100)
+				snprintf(err, errlen, "unknown option '-%c' (see --help)", optopt);
+			else
+				snprintf(err, errlen, "unknown option '%s' (see --help)",
+					 argv[optind - 1]);
+			return -EINVAL;
+		}
+		ret = cli_meter_option(m, opt, optarg, err, errlen);
+		if (!ret)
+			ret = service_option(so, opt, optarg, err, errlen);
+		if (ret < 0)
+			return ret;
+	}
+	ret = cli_meter_positional(m, argc, argv, optind, LOGGER_USAGE, "--iface", err, errlen);
+	if (!ret)
+		keeper_opts_from_cli(m, &so->keep);
+	return ret;
 }
 
 bool service_trusted(uid_t uid, gid_t gid, const gid_t *groups, size_t ngroups, gid_t tmtop)
@@ -155,11 +256,11 @@ static int bind_socket(struct service *svc, const struct run_as *run, char *err,
 	snprintf(svc->path, sizeof(svc->path), "%s", svc->opts->socket_path);
 	snprintf(dir, sizeof(dir), "%s", svc->path);
 	slash = strrchr(dir, '/');
-	if (slash && slash != dir) {
+	if (slash && slash != dir && geteuid() == 0) {
 		*slash = '\0';
 		/* Our own run directory: the meter's user may remove the socket when it stops. */
-		ret = privdrop_make_dir(dir, run->keep_root ? 0 : run->uid,
-					run->keep_root ? 0 : run->gid, 0755,
+		ret = privdrop_make_dir(dir, run->switch_uid ? run->uid : 0,
+					run->switch_uid ? run->gid : 0, 0755,
 					!strcmp(svc->path, TM_DEFAULT_SOCKET));
 		if (ret) {
 			snprintf(err, errlen, "cannot create %s for the socket: %s", dir,
@@ -230,6 +331,10 @@ int service_before_drop(void *ctx, struct meter_start *s, char *err, size_t errl
 			goto fail;
 	}
 	ret = metrics_open(&svc->metrics, st->opts, err, errlen);
+	if (ret)
+		goto fail;
+	ret = keeper_prepare(&st->opts->keep, s->run.switch_uid ? s->run.uid : 0,
+			     s->run.switch_uid ? s->run.gid : 0, err, errlen);
 	if (ret)
 		goto fail;
 	*st->out = svc;
@@ -395,6 +500,7 @@ static void cmd_snapshot(struct service *svc, struct client *c, json_object *req
 		reply_error(c, "snapshot failed: %s", strerror(-ret));
 		return;
 	}
+	keeper_decorate(svc->keeper, &s);
 	o = answer(true);
 	/* Names are looked up here, on the server's thread: a slow name service never holds
 	 * up the engine, only this answer. */
@@ -524,6 +630,53 @@ static void cmd_log(struct service *svc, struct client *c, json_object *req)
 	reply(c, o);
 }
 
+/* History, as a report (service/report.h): a stranger gets its own uid's only. */
+static void cmd_history(struct service *svc, struct client *c, json_object *req)
+{
+	struct history *h = keeper_history(svc->keeper);
+	struct report_req r = { .period = HIST_DAY };
+	char err[200];
+	json_object *j, *o, *rep;
+
+	if (!h) {
+		reply_error(c, "this meter keeps no history (started with --no-history)");
+		return;
+	}
+	if (json_object_object_get_ex(req, "period", &j) &&
+	    report_period_parse(json_object_get_string(j), &r.period)) {
+		reply_error(c, "bad period: use 5min, hour, day, month or year");
+		return;
+	}
+	if (json_object_object_get_ex(req, "since", &j))
+		r.since = json_object_get_int64(j);
+	if (json_object_object_get_ex(req, "until", &j))
+		r.until = json_object_get_int64(j);
+	if (json_object_object_get_ex(req, "top", &j)) {
+		int64_t v = json_object_get_int64(j);
+
+		r.top = v > 0 && v < 100000 ? (size_t)v : 0;
+	}
+	r.one = get_owner_arg(req, "owner", &r.owner);
+	if (!c->trusted) {
+		if (r.one && r.owner != c->uid) {
+			reply_error(c, "you may read only your own history");
+			return;
+		}
+		r.one = true;
+		r.owner = c->uid;
+	}
+	r.quotas = svc->opts->keep.quotas;
+	r.nquotas = svc->opts->keep.nquotas;
+	rep = report_build(h, &r, true, err, sizeof(err));
+	if (!rep) {
+		reply_error(c, "%s", err);
+		return;
+	}
+	o = answer(true);
+	json_object_object_add(o, "history", rep);
+	reply(c, o);
+}
+
 static bool rate_ok(struct client *c)
 {
 	uint64_t now = tm_now_ns();
@@ -554,8 +707,8 @@ static void handle_line(struct service *svc, struct client *c, const char *line,
 		return;
 	}
 	if (!json_object_object_get_ex(req, "cmd", &j) || !json_object_is_type(j, json_type_string))
-		reply_error(c, "a request needs \"cmd\": hello, snapshot, ignore-add, ignore-set, "
-			    "ignore-del or log");
+		reply_error(c, "a request needs \"cmd\": hello, snapshot, history, ignore-add, "
+			    "ignore-set, ignore-del or log");
 	else if (!strcmp(cmd = json_object_get_string(j), "hello"))
 		cmd_hello(svc, c, req);
 	else if (!strcmp(cmd, "snapshot"))
@@ -565,6 +718,8 @@ static void handle_line(struct service *svc, struct client *c, const char *line,
 		cmd_ignore(svc, c, req, cmd);
 	else if (!strcmp(cmd, "log"))
 		cmd_log(svc, c, req);
+	else if (!strcmp(cmd, "history"))
+		cmd_history(svc, c, req);
 	else
 		reply_error(c, "unknown cmd '%.40s'", cmd);
 	json_object_put(req);
@@ -727,6 +882,9 @@ int service_start(struct service *svc, struct engine *e, char *err, size_t errle
 	if (!svc)
 		return 0;
 	svc->engine = e;
+	ret = keeper_start(&svc->keeper, &svc->opts->keep, e, err, errlen);
+	if (ret)
+		return ret;
 	ret = metrics_start(svc->metrics, e, err, errlen);
 	if (ret)
 		return ret;
@@ -752,6 +910,8 @@ void service_stop(struct service *svc)
 	}
 	for (int i = 0; i < SERVICE_MAX_CLIENTS; i++)
 		client_close(&svc->clients[i]);
+	keeper_stop(svc->keeper);	/* the last history write */
+	svc->keeper = NULL;
 	if (svc->lfd >= 0) {
 		close(svc->lfd);
 		svc->lfd = -1;

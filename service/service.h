@@ -16,9 +16,9 @@
 #include "meter/cli.h"
 #include "meter/engine.h"
 #include "meter/startup.h"
+#include "service/keeper.h"
 
 #define SERVICE_MAX_CLIENTS	64	/* viewers at once; more are told so and closed */
-#define SERVICE_MAX_QUOTAS	64
 
 enum service_opt {
 	OPT_SOCKET = OPT__METER_END,
@@ -32,15 +32,6 @@ enum service_opt {
 	OPT__SERVICE_END,
 };
 
-/* --quota USER=SIZE/day|month: who (a uid, a group's members, or everyone) may use how much. */
-struct quota_rule {
-	enum { QUOTA_UID, QUOTA_GROUP, QUOTA_ALL } who;
-	uint32_t id;		/* uid or gid */
-	char name[64];		/* as given, for messages */
-	uint64_t bytes;
-	char period;		/* 'd' or 'm' */
-};
-
 struct service_opts {
 	const char *socket_path;
 	bool no_socket;
@@ -51,9 +42,7 @@ struct service_opts {
 	/* One line for the operator from a service thread (a metrics file that cannot be
 	 * written, and when it can again); NULL: say nothing. */
 	void (*report)(const char *line);
-	struct quota_rule quotas[SERVICE_MAX_QUOTAS];
-	size_t nquotas;
-	const char *quota_command;
+	struct keeper_opts keep;	/* history and quotas */
 };
 
 extern const struct option service_longopts[];
@@ -61,6 +50,15 @@ void service_defaults(struct service_opts *o);
 /* 1 handled, 0 not ours, -EINVAL with err. */
 int service_option(struct service_opts *o, int opt, const char *arg, char *err, size_t errlen);
 void service_usage(FILE *out);
+
+/*
+ * traffic_meter_user's whole command line: the seed's letters (-d log dir, -i ignore file,
+ * -o output, -v verbose, -Z user), the shared meter options, the service's, and the
+ * positional [cgroup_path] [nic_id]. 0: run; 1: --help or --version was printed to out, exit
+ * 0; -errno: err has one line (a bad option, or a cgroup that cannot be used).
+ */
+int service_parse(struct meter_cli *m, struct service_opts *so, int argc, char **argv,
+		  FILE *out, char *err, size_t errlen);
 
 struct service;
 

@@ -22,7 +22,8 @@ tm_setup() {
 	CG="$mnt/tmtop-test-$$-${BATS_TEST_NUMBER:-0}-$RANDOM"
 	mkdir "$CG"
 	TMP=$(mktemp -d /tmp/tmtop-test.XXXXXX)
-	chmod 755 "$TMP"
+	# the meter may run as nobody once started (no tmtop user here): it writes its logs here
+	chmod 1777 "$TMP"
 	SYNC="$TMP/sync"		# where test users may write (ready files)
 	mkdir -m 1777 "$SYNC"
 	TM_PIDS=()

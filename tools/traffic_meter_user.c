@@ -18,87 +18,11 @@
 #include "service/service.h"
 
 #define PROG "traffic_meter_user"
-#define USAGE PROG " [options] [cgroup_path] [nic_id]"
-
-static void usage(FILE *out)
-{
-	fprintf(out,
-		"Usage: " USAGE "\n"
-		"Meter every packet of a cgroup subtree per user: log it to per-user CSV files and\n"
-		"answer tmtop viewers on a local socket. Runs until SIGINT or SIGTERM; SIGHUP reopens\n"
-		"the log files.\n\n"
-		"  cgroup_path            cgroup v2 directory to watch (default: <cgroup2 mount>/user.slice,\n"
-		"                         else the cgroup v2 root; \"\" means the default)\n"
-		"  nic_id                 label used in log file names (default: unknown; it does not filter)\n\n");
-	cli_meter_usage(out, true);
-	service_usage(out);
-	fprintf(out, "  -h, --help             show this help\n"
-		     "  -V, --version          show the version\n");
-}
 
 /* From a service thread: one line for the operator (the journal). */
 static void report_line(const char *line)
 {
 	fprintf(stderr, PROG ": %s\n", line);
-}
-
-static int parse(int argc, char **argv, struct meter_cli *m, struct service_opts *so)
-{
-	static struct option longopts[64];
-	char err[512] = "";
-	size_t n = 0;
-	int opt, ret;
-
-	for (const struct option *o = cli_meter_longopts; o->name; o++)
-		longopts[n++] = *o;
-	for (const struct option *o = service_longopts; o->name; o++)
-		longopts[n++] = *o;
-	longopts[n++] = (struct option){ "help", no_argument, NULL, 'h' };
-	longopts[n++] = (struct option){ "version", no_argument, NULL, 'V' };
-	longopts[n] = (struct option){ 0 };
-
-	cli_meter_defaults(m);
-	service_defaults(so);
-	optind = 1;
-	opterr = 0;
-	while ((opt = getopt_long(argc, argv, ":d:i:o:vhVZ:", longopts, NULL)) != -1) {
-		switch (opt) {
-		case 'd': opt = OPT_LOG_DIR; break;
-		case 'i': opt = OPT_IGNORE_FILE; break;
-		case 'o': opt = OPT_OUTPUT; break;
-		case 'v': opt = OPT_VERBOSE; break;
-		case 'Z': opt = OPT_RUN_AS; break;
-		case 'h':
-			usage(stdout);
-			return 1;
-		case 'V':
-			printf(PROG " %s\n", TM_VERSION);
-			return 1;
-		case ':':
-			fprintf(stderr, PROG ": option '%s' needs an argument\n", argv[optind - 1]);
-			return -EINVAL;
-		case '?':
-			if (optopt && optopt < 0x100)
-				fprintf(stderr, PROG ": unknown option '-%c' (see --help)\n", optopt);
-			else
-				fprintf(stderr, PROG ": unknown option '%s' (see --help)\n",
-					argv[optind - 1]);
-			return -EINVAL;
-		}
-		ret = cli_meter_option(m, opt, optarg, err, sizeof(err));
-		if (!ret)
-			ret = service_option(so, opt, optarg, err, sizeof(err));
-		if (ret < 0) {
-			fprintf(stderr, PROG ": %s\n", err);
-			return ret;
-		}
-	}
-	ret = cli_meter_positional(m, argc, argv, optind, USAGE, "--iface", err, sizeof(err));
-	if (ret) {
-		fprintf(stderr, PROG ": %s\n", err);
-		return ret;
-	}
-	return 0;
 }
 
 static void print_ignore_list(const struct snapshot *s)
@@ -169,11 +93,13 @@ int main(int argc, char **argv)
 	struct meter_start ms;
 	struct meter_cli m;
 	struct snapshot snap;
-	char err[512] = "";
+	char err[512] = "", targets[600];
 	sigset_t sigs;
 	int ret, sig;
 
-	ret = parse(argc, argv, &m, &so);
+	ret = service_parse(&m, &so, argc, argv, stdout, err, sizeof(err));
+	if (ret < 0)
+		fprintf(stderr, PROG ": %s\n", err);
 	if (ret)
 		return ret > 0 ? 0 : 2;
 	so.report = report_line;
@@ -201,18 +127,24 @@ int main(int argc, char **argv)
 		engine_stop(ms.engine);
 		return 1;
 	}
+	/* Where each backend writes, from the backends themselves (-o csv,flows names two). */
+	targets[0] = '\0';
 	if (!engine_snapshot(ms.engine, &req, &snap)) {
+		size_t n = 0;
+
 		print_ignore_list(&snap);
+		for (size_t i = 0; i < snap.nlogs && n < sizeof(targets); i++)
+			n += (size_t)snprintf(targets + n, sizeof(targets) - n, "%s%s",
+					      i ? " and " : "", snap.logs[i].target);
 		snapshot_free(&snap);
 	}
 	if (m.counters_only)
 		fprintf(stderr, PROG ": counting %s in the kernel only (no events, no logs); "
 			"Ctrl+C to stop\n", m.cgroup_path);
 	else
-		fprintf(stderr, PROG ": watching %s, logging to %s/traffic_user_%s_<uid>.log%s%s; "
-			"running as %s; Ctrl+C to stop\n", m.cgroup_path, m.log_dir, m.nic_id,
-			service_path(svc) ? ", serving " : "", service_path(svc) ? service_path(svc) : "",
-			ms.run.name);
+		fprintf(stderr, PROG ": watching %s, logging to %s%s%s; running as %s; Ctrl+C to "
+			"stop\n", m.cgroup_path, targets, service_path(svc) ? ", serving " : "",
+			service_path(svc) ? service_path(svc) : "", ms.run.name);
 	if (service_metrics_url(svc))
 		fprintf(stderr, PROG ": metrics at %s\n", service_metrics_url(svc));
 	if (so.metrics_file)
@@ -228,8 +160,9 @@ int main(int argc, char **argv)
 		}
 		break;
 	}
-	service_stop(svc);
+	/* Drained and detached first: the history's last write and the summary see it all. */
 	engine_finish(ms.engine);
+	service_stop(svc);
 	req.ledger = true;	/* every owner ever seen, the evicted ones too */
 	if (!engine_snapshot(ms.engine, &req, &snap)) {
 		qsort(snap.users, snap.nusers, sizeof(*snap.users), owner_cmp);

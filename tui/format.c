@@ -112,14 +112,23 @@ int fmt_width(const char *s)
 	return w;
 }
 
-/* Byte offset of the first `cols` characters of s (s is sanitized UTF-8). */
-static size_t cut_at(const char *s, int cols)
+/*
+ * Byte offset after the first `cols` characters of s (sanitized UTF-8) that also fit in `room`
+ * bytes: a cut never splits a character.
+ */
+static size_t cut_at(const char *s, int cols, size_t room)
 {
 	size_t i = 0;
 
-	for (int c = 0; s[i] && c < cols; c++)
-		for (i++; ((unsigned char)s[i] & 0xc0) == 0x80; i++)
-			;
+	for (int c = 0; s[i] && c < cols; c++) {
+		size_t j = i + 1;
+
+		while (((unsigned char)s[j] & 0xc0) == 0x80)
+			j++;
+		if (j > room)
+			break;
+		i = j;
+	}
 	return i;
 }
 
@@ -133,17 +142,17 @@ char *fmt_trunc(char *buf, size_t len, const char *src, int width)
 	fmt_sanitize(tmp, sizeof(tmp), src);
 	if (width < 0)
 		width = 0;
-	if (fmt_width(tmp) <= width) {
-		snprintf(buf, len, "%s", tmp);
+	n = cut_at(tmp, width, len - 1);
+	if (!tmp[n]) {
+		memcpy(buf, tmp, n + 1);	/* all of it fits */
 		return buf;
 	}
-	if (width == 0) {
+	if (width == 0 || len < 2) {
 		buf[0] = '\0';
 		return buf;
 	}
-	n = cut_at(tmp, width - 1);
-	if (n + 2 > len)
-		n = len - 2;
+	/* Cut by the width or by the buffer, either way it says so. */
+	n = cut_at(tmp, width - 1, len - 2);
 	memcpy(buf, tmp, n);
 	buf[n] = '~';
 	buf[n + 1] = '\0';
@@ -153,19 +162,24 @@ char *fmt_trunc(char *buf, size_t len, const char *src, int width)
 char *fmt_trunc_left(char *buf, size_t len, const char *src, int width)
 {
 	char tmp[1024];
+	size_t off, n;
 	int w;
-	size_t off;
 
 	if (!len)
 		return buf;
 	fmt_sanitize(tmp, sizeof(tmp), src);
 	w = fmt_width(tmp);
+	n = strlen(tmp);
 	if (width < 0)
 		width = 0;
-	if (w <= width || width == 0)
+	if ((w <= width && n < len) || width == 0 || len < 2)
 		return fmt_trunc(buf, len, tmp, width);
-	off = cut_at(tmp, w - (width - 1));
-	snprintf(buf, len, "~%s", tmp + off);
+	/* The last width - 1 characters that fit after the '~'. */
+	off = cut_at(tmp, w > width - 1 ? w - (width - 1) : 0, n);
+	while (n - off + 2 > len)
+		off += cut_at(tmp + off, 1, n - off);
+	buf[0] = '~';
+	memcpy(buf + 1, tmp + off, n - off + 1);
 	return buf;
 }
 

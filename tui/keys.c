@@ -25,6 +25,7 @@
 #define ON_PROCS (1 << VIEW_PROCS)
 #define ON_CONNS (1 << VIEW_CONNS)
 #define ON_IGNORE (1 << VIEW_IGNORE)
+#define ON_HISTORY (1 << VIEW_HISTORY)
 #define ON_TABLES (ON_USERS | ON_PEERS | ON_PROCS | ON_CONNS)
 #define ON_LISTS (ON_TABLES | ON_IGNORE)
 
@@ -249,6 +250,21 @@ static int act_conns(struct tui *t, int key)
 	return RE_REFRESH;
 }
 
+static int act_history(struct tui *t, int key)
+{
+	const struct snap_user *u = sel_user(t);
+
+	if (!u)
+		return RE_OK;
+	t->owner = u->owner;
+	json_object_put(t->hist_hours);
+	json_object_put(t->hist_days);
+	t->hist_hours = t->hist_days = NULL;
+	t->hist_error[0] = '\0';
+	t->view = VIEW_HISTORY;
+	return RE_REFRESH;
+}
+
 static int act_ignore_panel(struct tui *t, int key)
 {
 	t->view = VIEW_IGNORE;
@@ -395,11 +411,18 @@ static const struct binding bindings[] = {
 	{ KEY_NPAGE, ON_LISTS, act_move },
 	{ KEY_HOME, ON_LISTS, act_move },
 	{ KEY_END, ON_LISTS, act_move },
-	{ 'q', ON_LISTS, act_quit },
-	{ KEY_F(10), ON_LISTS, act_quit },
-	{ KEY_F(1), ON_LISTS, act_help },
-	{ 'h', ON_LISTS, act_help },
-	{ '?', ON_LISTS, act_help },
+	{ 'q', ON_LISTS | ON_HISTORY, act_quit },
+	{ KEY_F(10), ON_LISTS | ON_HISTORY, act_quit },
+	{ KEY_F(1), ON_LISTS | ON_HISTORY, act_help },
+	{ 'h', ON_LISTS | ON_HISTORY, act_help },
+	{ '?', ON_LISTS | ON_HISTORY, act_help },
+	{ 'H', ON_USERS, act_history },
+	{ KEY_ESC, ON_HISTORY, act_back },
+	{ KEY_LEFT, ON_HISTORY, act_back },
+	{ 'H', ON_HISTORY, act_back },
+	{ 'b', ON_HISTORY, act_units },
+	{ KEY_RESIZE, ON_HISTORY, act_resize },
+	{ KEY_CTRL('l'), ON_HISTORY, act_redraw },
 	{ KEY_F(6), ON_TABLES, act_sort },
 	{ '>', ON_TABLES, act_sort },
 	{ '.', ON_TABLES, act_sort },

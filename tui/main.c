@@ -13,8 +13,10 @@
 #include <string.h>
 #include <unistd.h>
 #include "meter/startup.h"
+#include "service/keeper.h"
 #include "meter/users.h"
 #include "tui/options.h"
+#include "tui/report.h"
 #include "tui/source.h"
 #include "tui/tui.h"
 
@@ -59,9 +61,18 @@ static int run_log(const struct tmtop_opts *o)
 	return 0;
 }
 
+static struct keeper_opts kopts;
+
+/* As root, before the switch: the history's directory. */
+static int before_drop(void *ctx, struct meter_start *s, char *err, size_t errlen)
+{
+	return keeper_prepare(&kopts, s->run.switch_uid ? s->run.uid : 0,
+			      s->run.switch_uid ? s->run.gid : 0, err, errlen);
+}
+
 /* Attach to the meter, or run one: 0 with *src set, or an exit status. */
-static int find_source(struct tmtop_opts *o, struct meter_start *ms, struct source **src,
-		       const char **how)
+static int find_source(struct tmtop_opts *o, struct meter_start *ms, struct keeper **k,
+		       struct source **src, const char **how)
 {
 	char err[512] = "";
 	int ret;
@@ -104,15 +115,26 @@ static int find_source(struct tmtop_opts *o, struct meter_start *ms, struct sour
 		o->no_log = true;
 		fprintf(stderr, PROG ": the meter at %s is logging; this standalone tmtop does not "
 			"(--log-dir DIR to log anyway)\n", o->socket_path);
+		/* nor does it count the same traffic into the service's history a second time */
+		if (!o->m.history_db_given)
+			o->m.no_history = true;
 	}
-	ret = meter_startup(&o->m, !o->no_log, true, NULL, NULL, ms, err, sizeof(err));
+	keeper_opts_from_cli(&o->m, &kopts);
+	ret = meter_startup(&o->m, !o->no_log, true, before_drop, NULL, ms, err, sizeof(err));
 	if (ret) {
 		fprintf(stderr, PROG ": %s\n", err);
 		return 1;
 	}
 	if (ms->note[0])
 		fprintf(stderr, PROG ": %s\n", ms->note);
-	if (source_engine_new(src, ms->engine)) {
+	ret = keeper_start(k, &kopts, ms->engine, err, sizeof(err));
+	if (ret) {
+		engine_stop(ms->engine);
+		fprintf(stderr, PROG ": %s\n", err);
+		return 1;
+	}
+	if (source_engine_new(src, ms->engine, *k)) {
+		keeper_stop(*k);
 		engine_stop(ms->engine);
 		fprintf(stderr, PROG ": out of memory\n");
 		return 1;
@@ -149,6 +171,7 @@ int main(int argc, char **argv)
 	struct meter_start ms = { 0 };
 	struct batch_opts bo = { 0 };
 	struct source *src = NULL;
+	struct keeper *keeper = NULL;
 	struct tui t = { 0 };
 	char err[512] = "", desc[600], log_note[600];
 	const char *how = "";
@@ -165,6 +188,8 @@ int main(int argc, char **argv)
 	tui_signals_install(o.batch || o.cmd == CMD_LOG);
 	if (o.cmd == CMD_LOG)
 		return run_log(&o);
+	if (o.cmd == CMD_REPORT)
+		return report_run(&o.report);
 
 	if (!o.batch && (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO))) {
 		fprintf(stderr, PROG ": not a terminal (use -b for batch mode)\n");
@@ -177,7 +202,7 @@ int main(int argc, char **argv)
 	t.has_only = o.user != NULL;
 	/* A standalone meter's rate window spans at least two refreshes. */
 	o.m.window_ns = o.delay > 1.0 ? (uint64_t)(2 * o.delay * 1e9) : 2000000000ULL;
-	rc = find_source(&o, &ms, &src, &how);
+	rc = find_source(&o, &ms, &keeper, &src, &how);
 	if (rc)
 		return rc;
 	if (!src->attached && ms.logging && ms.engine) {
@@ -237,6 +262,7 @@ int main(int argc, char **argv)
 	if (ms.engine) {
 		/* Drains what is queued, flushes the logs and detaches, whichever way we got here. */
 		engine_finish(ms.engine);
+		keeper_stop(keeper);	/* the history up to the last packet */
 		if (ms.logging)
 			say_logged(ms.engine);
 		engine_stop(ms.engine);

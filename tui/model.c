@@ -16,6 +16,7 @@ static const struct table *const view_table[VIEW__COUNT] = {
 	[VIEW_PROCS] = &tbl_procs,
 	[VIEW_CONNS] = &tbl_conns,
 	[VIEW_IGNORE] = &tbl_ignore,
+	[VIEW_HISTORY] = NULL,
 };
 
 int tui_init(struct tui *t)
@@ -24,7 +25,7 @@ int tui_init(struct tui *t)
 		struct pane *p = &t->panes[v];
 
 		p->table = view_table[v];
-		if (!p->sort && p->table->default_sort >= 0)
+		if (p->table && !p->sort && p->table->default_sort >= 0)
 			p->sort = p->table->default_sort;
 	}
 	if (t->delay <= 0)
@@ -43,6 +44,34 @@ void tui_free(struct tui *t)
 	if (t->have_snap)
 		snapshot_free(&t->snap);
 	t->have_snap = false;
+	json_object_put(t->hist_hours);
+	json_object_put(t->hist_days);
+	t->hist_hours = t->hist_days = NULL;
+}
+
+/* The selected user's last 24 hours and days, for the history view. */
+static void refresh_history(struct tui *t)
+{
+	struct report_req r = { .one = true, .owner = t->owner };
+	json_object *hours = NULL, *days = NULL;
+	int ret;
+
+	r.period = HIST_HOUR;
+	ret = t->src->ops->history(t->src, &r, &hours, t->hist_error, sizeof(t->hist_error));
+	if (!ret) {
+		r.period = HIST_DAY;
+		ret = t->src->ops->history(t->src, &r, &days, t->hist_error,
+					   sizeof(t->hist_error));
+	}
+	if (ret) {
+		json_object_put(hours);
+		return;	/* keep what we had; the error shows */
+	}
+	t->hist_error[0] = '\0';
+	json_object_put(t->hist_hours);
+	json_object_put(t->hist_days);
+	t->hist_hours = hours;
+	t->hist_days = days;
 }
 
 void pane_rebuild(struct tui *t, struct pane *p, const tm_owner_t *only)
@@ -124,12 +153,15 @@ bool tui_refresh(struct tui *t)
 	case VIEW_IGNORE:
 		pane_rebuild(t, &t->panes[VIEW_IGNORE], NULL);
 		break;
+	case VIEW_HISTORY:
+		refresh_history(t);
+		break;
 	default:
 		break;
 	}
 	/* Rows of views not rebuilt point into the old snapshot: drop them. */
 	for (int v = 0; v < VIEW__COUNT; v++) {
-		if (v == VIEW_USERS || v == (int)t->view)
+		if (v == VIEW_USERS || v == (int)t->view || !t->panes[v].table)
 			continue;
 		free(t->panes[v].rows);
 		t->panes[v].rows = NULL;

@@ -88,7 +88,10 @@ static int parse_log_cmd(struct tmtop_opts *o, int argc, char **argv, FILE *out,
 	int opt;
 
 	o->cmd = CMD_LOG;
-	optind = 2;
+	/* "log" takes the program name's place; optind 0 restarts getopt from scratch. */
+	argc--;
+	argv++;
+	optind = 0;
 	while ((opt = getopt_long(argc, argv, ":fu:h", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'f':
@@ -114,6 +117,97 @@ static int parse_log_cmd(struct tmtop_opts *o, int argc, char **argv, FILE *out,
 	}
 	if (optind < argc)
 		FAIL("unexpected argument '%s' (usage: tmtop log [-f] [-u USER])", argv[optind]);
+	return 0;
+}
+
+static int parse_report_cmd(struct tmtop_opts *o, int argc, char **argv, FILE *out, char *err,
+			    size_t errlen)
+{
+	enum { R_5MIN = 0x300, R_HOURS, R_DAYS, R_MONTHS, R_YEARS, R_SINCE, R_UNTIL, R_JSON,
+	       R_DB, R_SOCKET, R_QUOTA, R_MONTH_START };
+	static const struct option longopts[] = {
+		{ "5min", no_argument, NULL, R_5MIN },
+		{ "hours", no_argument, NULL, R_HOURS },
+		{ "days", no_argument, NULL, R_DAYS },
+		{ "months", no_argument, NULL, R_MONTHS },
+		{ "years", no_argument, NULL, R_YEARS },
+		{ "top", required_argument, NULL, 't' },
+		{ "user", required_argument, NULL, 'u' },
+		{ "since", required_argument, NULL, R_SINCE },
+		{ "until", required_argument, NULL, R_UNTIL },
+		{ "json", no_argument, NULL, R_JSON },
+		{ "history-db", required_argument, NULL, R_DB },
+		{ "socket", required_argument, NULL, R_SOCKET },
+		{ "quota", required_argument, NULL, R_QUOTA },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	struct report_opts *r = &o->report;
+	char *end;
+	long l;
+	int opt;
+
+	o->cmd = CMD_REPORT;
+	r->period = HIST_DAY;
+	r->socket_path = TM_DEFAULT_SOCKET;
+	optind = 2;
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, ":t:u:h", longopts, NULL)) != -1) {
+		switch (opt) {
+		case R_5MIN: r->period = HIST_5MIN; break;
+		case R_HOURS: r->period = HIST_HOUR; break;
+		case R_DAYS: r->period = HIST_DAY; break;
+		case R_MONTHS: r->period = HIST_MONTH; break;
+		case R_YEARS: r->period = HIST_YEAR; break;
+		case 't':
+			errno = 0;
+			l = strtol(optarg, &end, 10);
+			if (errno || end == optarg || *end || l < 1 || l > 10000)
+				FAIL("bad --top '%s': a whole number from 1 to 10000", optarg);
+			r->top = (size_t)l;
+			break;
+		case 'u': r->user = optarg; break;
+		case R_SINCE: r->since = optarg; break;
+		case R_UNTIL: r->until = optarg; break;
+		case R_JSON: r->json = true; break;
+		case R_DB: r->history_db = optarg; break;
+		case R_SOCKET:
+			r->socket_path = optarg;
+			r->socket_given = true;
+			break;
+		case R_QUOTA:
+			if (r->nquotas == KEEPER_MAX_QUOTAS)
+				FAIL("too many --quota rules");
+			if (quota_parse(optarg, &r->quotas[r->nquotas], err, errlen))
+				return -EINVAL;
+			r->nquotas++;
+			break;
+		case 'h':
+			fprintf(out,
+				"Usage: tmtop report [--5min|--hours|--days|--months|--years] [--top N]\n"
+				"                    [-u USER] [--since T] [--until T] [--json]\n"
+				"                    [--history-db PATH | --socket PATH] [--quota RULE]\n"
+				"Per-user traffic history, like vnstat: one table per user (rx, tx, total,\n"
+				"average rate per bucket), with totals and quota use. --top N: the N users\n"
+				"who used the most in the range (with -u: that user's N top peers).\n"
+				"T is YYYY-MM-DD, 'YYYY-MM-DD HH:MM' (local time) or @EPOCH. Default ranges:\n"
+				"2 hours of 5 minutes, 24 hours, 30 days, 12 months, every year.\n"
+				"It asks the running meter (which answers a plain user with their own\n"
+				"history only), or reads --history-db PATH (root; default %s).\n"
+				"--json prints the report object (doc/report.schema.json).\n",
+				TM_DEFAULT_HISTORY);
+			return 1;
+		case ':':
+			FAIL("option '%s' needs an argument", argv[optind - 1]);
+		default:
+			FAIL("unknown option '%s' for tmtop report (see tmtop report --help)",
+			     argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		FAIL("unexpected argument '%s' for tmtop report", argv[optind]);
+	if (r->history_db && r->socket_given)
+		FAIL("--history-db reads the database, --socket asks the meter: choose one");
 	return 0;
 }
 
@@ -152,6 +246,8 @@ int tmtop_parse(struct tmtop_opts *o, int argc, char **argv, FILE *out, char *er
 	o->delay = 1.0;
 	if (argc > 1 && !strcmp(argv[1], "log"))
 		return parse_log_cmd(o, argc, argv, out, err, errlen);
+	if (argc > 1 && !strcmp(argv[1], "report"))
+		return parse_report_cmd(o, argc, argv, out, err, errlen);
 
 	for (const struct option *p = own; p->name; p++)
 		longopts[n++] = *p;
@@ -159,7 +255,9 @@ int tmtop_parse(struct tmtop_opts *o, int argc, char **argv, FILE *out, char *er
 		longopts[n++] = *p;
 	longopts[n] = (struct option){ 0 };
 
-	optind = 1;
+	/* 0, not 1: glibc then drops what an earlier parse left (permutation, a half-read
+	 * cluster of letters), so a second parse in one process sees only its own argv. */
+	optind = 0;
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, ":d:D:u:i:s:IF:bn:MrhVZ:", longopts, NULL)) != -1) {
 		switch (opt) {

@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdio.h>
 #include "meter/cli.h"
+#include "tui/report.h"
 
 enum tmtop_cmd {
 	CMD_VIEW,		/* the screen, or batch mode */
@@ -38,10 +39,7 @@ struct tmtop_opts {
 	bool mono, bits, resolve, ascii;
 	const char *log_owner;		/* tmtop log -u USER */
 	bool follow;			/* tmtop log -f */
-	/* tmtop report */
-	char period;			/* 'h' hours, 'd' days, 'm' months, 'y' years, 'f' 5 minutes */
-	int top;			/* --top N */
-	const char *since, *until;
+	struct report_opts report;	/* tmtop report */
 };
 
 /*

@@ -18,16 +18,34 @@
 struct engine_source {
 	struct source base;
 	struct engine *e;
+	struct keeper *k;
 };
 
 static int es_snapshot(struct source *s, const struct snap_request *req, struct snapshot *out,
 		       char *err, size_t errlen)
 {
-	int ret = engine_snapshot(((struct engine_source *)s)->e, req, out);
+	struct engine_source *es = (struct engine_source *)s;
+	int ret = engine_snapshot(es->e, req, out);
 
 	if (ret)
 		snprintf(err, errlen, "snapshot: %s", strerror(-ret));
+	else
+		keeper_decorate(es->k, out);
 	return ret;
+}
+
+static int es_history(struct source *s, const struct report_req *r, json_object **rep,
+		      char *err, size_t errlen)
+{
+	struct history *h = keeper_history(((struct engine_source *)s)->k);
+
+	*rep = NULL;
+	if (!h) {
+		snprintf(err, errlen, "no history kept (--no-history)");
+		return -ENOENT;
+	}
+	*rep = report_build(h, r, true, err, errlen);
+	return *rep ? 0 : -EIO;
 }
 
 static int es_ignore_add(struct source *s, const struct ip_prefix *p, char *err, size_t errlen)
@@ -74,11 +92,12 @@ static const struct source_ops engine_ops = {
 	.ignore_add = es_ignore_add,
 	.ignore_set = es_ignore_set,
 	.ignore_del = es_ignore_del,
+	.history = es_history,
 	.reopen = es_reopen,
 	.close = es_close,
 };
 
-int source_engine_new(struct source **out, struct engine *e)
+int source_engine_new(struct source **out, struct engine *e, struct keeper *k)
 {
 	struct engine_source *s = calloc(1, sizeof(*s));
 
@@ -90,6 +109,7 @@ int source_engine_new(struct source **out, struct engine *e)
 	s->base.may_edit = true;
 	snprintf(s->base.describe, sizeof(s->base.describe), "standalone (pid %d)", getpid());
 	s->e = e;
+	s->k = k;
 	*out = &s->base;
 	return 0;
 }
@@ -213,6 +233,33 @@ static int cs_ignore_del(struct source *s, size_t idx, const struct ip_prefix *p
 	return call((struct client_source *)s, r, NULL, err, errlen);
 }
 
+static int cs_history(struct source *s, const struct report_req *r, json_object **rep,
+		      char *err, size_t errlen)
+{
+	json_object *req = request("history"), *resp, *j;
+	int ret;
+
+	*rep = NULL;
+	json_object_object_add(req, "period", json_object_new_string(report_period_name(r->period)));
+	if (r->since || r->until) {
+		json_object_object_add(req, "since", json_object_new_int64(r->since));
+		json_object_object_add(req, "until", json_object_new_int64(r->until));
+	}
+	if (r->one)
+		put_owner_arg(req, "owner", r->owner);
+	ret = call((struct client_source *)s, req, &resp, err, errlen);
+	if (ret)
+		return ret;
+	if (json_object_object_get_ex(resp, "history", &j))
+		*rep = json_object_get(j);
+	json_object_put(resp);
+	if (!*rep) {
+		snprintf(err, errlen, "the meter's answer has no history");
+		return -EPROTO;
+	}
+	return 0;
+}
+
 static void cs_reopen(struct source *s)
 {
 	/* The service reopens its logs on its own SIGHUP; a viewer has none to reopen. */
@@ -229,6 +276,7 @@ static const struct source_ops client_ops = {
 	.ignore_add = cs_ignore_add,
 	.ignore_set = cs_ignore_set,
 	.ignore_del = cs_ignore_del,
+	.history = cs_history,
 	.reopen = cs_reopen,
 	.close = cs_close,
 };

@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include "meter/engine.h"
 #include "meter/snapshot.h"
+#include "service/keeper.h"
+#include "service/report.h"
 
 struct source;
 
@@ -25,6 +27,9 @@ struct source_ops {
 			  char *err, size_t errlen);
 	int (*ignore_del)(struct source *s, size_t idx, const struct ip_prefix *p, char *err,
 			  size_t errlen);
+	/* The history as a report object (service/report.h); -errno with err. */
+	int (*history)(struct source *s, const struct report_req *r, json_object **rep, char *err,
+		       size_t errlen);
 	void (*reopen)(struct source *s);	/* SIGHUP: reopen the logs (engine only) */
 	void (*close)(struct source *s);
 };
@@ -37,8 +42,8 @@ struct source {
 	char describe[160];	/* "meter pid 123, up 2d 03:04:05" / "standalone" */
 };
 
-/* The embedded engine (not owned: the caller stops it after closing the source). */
-int source_engine_new(struct source **out, struct engine *e);
+/* The embedded engine and its keeper (may be NULL: no history), neither owned. */
+int source_engine_new(struct source **out, struct engine *e, struct keeper *k);
 
 /* A client of the service at path: connects and says hello. -ENOENT/-ECONNREFUSED when no
  * meter answers there (err says so), other -errno for a meter that misbehaves. */

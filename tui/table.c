@@ -25,6 +25,14 @@ static inline int cmp_dbl(double x, double y)
 	return x < y ? -1 : x > y;
 }
 
+/* Row keys hold numbers most significant byte first: ties sort as the numbers do. */
+static inline size_t put_be(uint8_t *buf, uint64_t v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		buf[i] = (uint8_t)(v >> (8 * (n - 1 - i)));
+	return n;
+}
+
 /* ---- shared cell printers ---------------------------------------------------------------- */
 
 static void cell_rate(const struct col_ctx *ctx, bool has, double v, enum tui_color color,
@@ -243,10 +251,7 @@ static int u_cmp_quota(const struct row *a, const struct row *b)
 
 static size_t u_key(const struct row *r, uint8_t *buf, size_t len)
 {
-	tm_owner_t o = ROW(struct snap_user, r)->owner;
-
-	memcpy(buf, &o, sizeof(o));
-	return sizeof(o);
+	return put_be(buf, ROW(struct snap_user, r)->owner, 8);
 }
 
 static bool u_match(const struct row *r, const char *filter)
@@ -412,8 +417,7 @@ static size_t p_key(const struct row *r, uint8_t *buf, size_t len)
 
 	buf[0] = p->family;
 	memcpy(buf + 1, p->addr, 16);
-	memcpy(buf + 17, &p->netns, 4);
-	return 21;
+	return 17 + put_be(buf + 17, p->netns, 4);
 }
 
 static bool p_match(const struct row *r, const char *filter)
@@ -579,8 +583,8 @@ static size_t r_key(const struct row *r, uint8_t *buf, size_t len)
 {
 	const struct snap_proc *p = ROW(struct snap_proc, r);
 
-	memcpy(buf, &p->owner, 8);
-	memcpy(buf + 8, &p->tgid, 4);
+	put_be(buf, p->owner, 8);
+	put_be(buf + 8, p->tgid, 4);
 	buf[12] = p->nfolded ? 1 : 0;
 	return 13;
 }
@@ -752,11 +756,10 @@ static size_t c_key(const struct row *r, uint8_t *buf, size_t len)
 
 	buf[0] = c->family;
 	buf[1] = c->proto;
-	memcpy(buf + 2, &c->lport, 2);
-	memcpy(buf + 4, &c->rport, 2);
+	put_be(buf + 2, c->lport, 2);
+	put_be(buf + 4, c->rport, 2);
 	memcpy(buf + 6, c->addr, 16);
-	memcpy(buf + 22, &c->netns, 4);
-	return 26;
+	return 22 + put_be(buf + 22, c->netns, 4);
 }
 
 static bool c_match(const struct row *r, const char *filter)
@@ -1000,24 +1003,31 @@ char *spark_text(const float *spark, size_t n, int cells, bool ascii, char *buf,
 	float max = 0, v[SNAP_SPARK];
 	int shown;
 
+	if (!len)
+		return buf;
 	buf[0] = '\0';
 	if (cells <= 0 || !n)
 		return buf;
+	if (n > SNAP_SPARK) {
+		spark += n - SNAP_SPARK;	/* the newest points; v holds no more */
+		n = SNAP_SPARK;
+	}
 	per = (n + (size_t)cells - 1) / (size_t)cells;
 	shown = (int)((n + per - 1) / per);
+	/* Cells end at the newest point; the oldest cell may average fewer points. */
 	for (int i = 0; i < shown; i++) {
+		size_t end = n - (size_t)(shown - 1 - i) * per;
+		size_t start = end > per ? end - per : 0;
 		float sum = 0;
-		size_t from = n - (size_t)(shown - i) * per + (per - 1) * 0;
 
-		for (size_t j = 0; j < per; j++) {
-			size_t idx = n >= (size_t)(shown - i) * per ? n - (size_t)(shown - i) * per + j :
-				     0;
-
-			if (idx < n)
-				sum += spark[idx];
-		}
-		(void)from;
-		v[i] = sum / (float)per;
+		for (size_t j = start; j < end; j++)
+			sum += spark[j];
+		v[i] = sum / (float)(end - start);
+		/* From a snapshot that may have crossed a socket: no NaN or negative level. */
+		if (!(v[i] > 0))
+			v[i] = 0;
+		else if (v[i] > 1e30f)
+			v[i] = 1e30f;
 		if (v[i] > max)
 			max = v[i];
 	}

@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <json-c/json.h>
 #include "meter/snapshot.h"
 #include "tui/source.h"
 #include "tui/table.h"
@@ -22,6 +23,7 @@ enum tui_view {
 	VIEW_PROCS,		/* one user's processes, or everyone's (P) */
 	VIEW_CONNS,		/* one process's connections */
 	VIEW_IGNORE,
+	VIEW_HISTORY,		/* one user's hours and days (not a list) */
 	VIEW__COUNT
 };
 
@@ -87,6 +89,11 @@ struct tui {
 	tm_owner_t conn_owner;		/* whose connections ... */
 	uint32_t conn_tgid;		/* ... of which process */
 	struct pane panes[VIEW__COUNT];
+
+	/* the history view: reports (service/report.h) for t->owner */
+	json_object *hist_hours;
+	json_object *hist_days;
+	char hist_error[TUI_STATUS_LEN];
 
 	/* the last snapshot and what went wrong getting one */
 	struct snapshot snap;

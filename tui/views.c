@@ -158,23 +158,20 @@ static void draw_header(struct tui *t)
 
 	/* Where the numbers come from, on a line of its own so a long path is never cut. */
 	x = put(t, 3, 1, CA(COLOR_HEADER_LABEL), "Meter   ", -1);
+	/* Where the logs go comes first, so 80 columns never cut the directory. */
 	if (t->src->attached)
 		snprintf(where, sizeof(where), "attached to the meter, pid %d, up %s%s%s",
 			 s->meter.pid, fmt_elapsed(a, sizeof(a), (uint64_t)s->meter.uptime_s),
 			 s->nlogs ? ", logs " : "", s->nlogs ? s->logs[0].target : "");
+	else if (t->log_note)
+		snprintf(where, sizeof(where), "logs to %s (standalone: quitting stops it)",
+			 t->log_note);
 	else
-		snprintf(where, sizeof(where), "standalone (quitting stops it)%s%s",
-			 t->log_note ? ", logs " : ", not logging",
-			 t->log_note ? t->log_note : "");
-	if (t->source_error[0]) {
-		snprintf(line, sizeof(line), "%s", t->source_error);
-		put(t, 3, x, CA(COLOR_ERROR), line, -1);
-	} else {
-		char cut[600];
-
-		fmt_trunc_left(cut, sizeof(cut), where, t->cols - x - 1);
-		put(t, 3, x, CA(COLOR_HEADER_VALUE), cut, -1);
-	}
+		snprintf(where, sizeof(where), "standalone, not logging (quitting stops it)");
+	if (t->source_error[0])
+		put(t, 3, x, CA(COLOR_ERROR), t->source_error, -1);
+	else
+		put(t, 3, x, CA(COLOR_HEADER_VALUE), where, -1);
 	if (t->paused)
 		put(t, 2, t->cols - 8, CA(COLOR_PAUSED), " PAUSED ", -1);
 }
@@ -298,6 +295,157 @@ static void draw_ignore(struct tui *t)
 		  "an entry)");
 }
 
+/* ---- history ------------------------------------------------------------------------------ */
+
+static uint64_t row_total(json_object *row)
+{
+	json_object *a, *b;
+
+	json_object_object_get_ex(row, "in_bytes", &a);
+	json_object_object_get_ex(row, "out_bytes", &b);
+	return (a ? json_object_get_uint64(a) : 0) + (b ? json_object_get_uint64(b) : 0);
+}
+
+static int64_t jget(json_object *o, const char *k)
+{
+	json_object *j;
+
+	return o && json_object_object_get_ex(o, k, &j) ? json_object_get_int64(j) : 0;
+}
+
+/* The rows of the report's one user, or NULL. */
+static json_object *report_rows(json_object *rep)
+{
+	json_object *users, *u, *rows;
+
+	if (!rep || !json_object_object_get_ex(rep, "users", &users) ||
+	    !json_object_array_length(users))
+		return NULL;
+	u = json_object_array_get_idx(users, 0);
+	return json_object_object_get_ex(u, "rows", &rows) ? rows : NULL;
+}
+
+/*
+ * Vertical bars, one per slot, `w` columns each, `h` lines high, in eighths of a line (or '#'
+ * without Unicode); labels under every `every`-th bar.
+ */
+static void bars(struct tui *t, int y, int x, int h, int w, const uint64_t *v, int n,
+		 const char *const *labels, int every, int attr)
+{
+	static const char *const eighth[] = { " ", "\u2581", "\u2582", "\u2583", "\u2584",
+					      "\u2585", "\u2586", "\u2587", "\u2588" };
+	uint64_t max = 0;
+
+	for (int i = 0; i < n; i++)
+		if (v[i] > max)
+			max = v[i];
+	for (int i = 0; i < n; i++) {
+		/* height in eighths; any traffic shows at least one */
+		int e = max ? (int)((double)v[i] * h * 8 / (double)max + 0.5) : 0;
+
+		if (v[i] && !e)
+			e = 1;
+		for (int line = 0; line < h; line++) {
+			int fill = e - (h - 1 - line) * 8;
+			const char *c = fill >= 8 ? eighth[8] : fill > 0 ? eighth[fill] : " ";
+
+			if (t->ascii)
+				c = fill >= 4 ? "#" : " ";
+			for (int k = 0; k < w - 1; k++)
+				put(t, y + line, x + i * w + k, attr, c, 1);
+		}
+		if (labels[i] && !(i % every))
+			put(t, y + h, x + i * w, CA(COLOR_HEADER_LABEL), labels[i], w * every);
+	}
+}
+
+static void draw_history(struct tui *t)
+{
+	char title[300], who[96], a[FMT_LEN], b[FMT_LEN], lab[31][8], head[160];
+	const char *labels[31] = { 0 }, *hl[24] = { 0 };
+	char hlab[24][4];
+	uint64_t hv[24] = { 0 }, dv[31] = { 0 }, today = 0, month = 0, hmax = 0, dmax = 0;
+	json_object *rows;
+	int64_t now = jget(t->hist_hours, "now"), mbegin = jget(t->hist_days, "month_begins");
+	int64_t dbegin = jget(t->hist_days, "day_begins");
+	int y = HEADER_LINES + 1, room = t->lines - y - 2, h = (room - 4) / 2;
+	int ndays = 0;
+
+	if (OWNER_IS_USER(t->owner))
+		snprintf(who, sizeof(who), "%s (uid %u)", owner_name(t->owner), OWNER_UID(t->owner));
+	else
+		snprintf(who, sizeof(who), "%s", owner_name(t->owner));
+	if (t->hist_error[0] && !t->hist_hours) {
+		snprintf(title, sizeof(title), "History of %s: %s", who, t->hist_error);
+		draw_status(t, title);
+		return;
+	}
+	/* hours: the 24 ending with the current one, oldest left */
+	rows = report_rows(t->hist_hours);
+	for (int i = 0; i < 24; i++) {
+		time_t st = (time_t)(now - now % 3600) - (time_t)(23 - i) * 3600;
+		struct tm tm;
+
+		localtime_r(&st, &tm);
+		snprintf(hlab[i], sizeof(hlab[i]), "%02d", tm.tm_hour);
+		hl[i] = hlab[i];
+		for (size_t k = 0; rows && k < json_object_array_length(rows); k++) {
+			json_object *r = json_object_array_get_idx(rows, k);
+
+			if (jget(r, "start") == (int64_t)st)
+				hv[i] = row_total(r);
+		}
+		if (hv[i] > hmax)
+			hmax = hv[i];
+	}
+	/* days of this (billing) month */
+	rows = report_rows(t->hist_days);
+	for (int64_t d = mbegin; d <= now && ndays < 31;) {
+		struct tm tm;
+		time_t st = (time_t)d;
+
+		localtime_r(&st, &tm);
+		snprintf(lab[ndays], sizeof(lab[ndays]), "%d", tm.tm_mday);
+		labels[ndays] = lab[ndays];
+		for (size_t k = 0; rows && k < json_object_array_length(rows); k++) {
+			json_object *r = json_object_array_get_idx(rows, k);
+
+			if (jget(r, "start") == d)
+				dv[ndays] = row_total(r);
+		}
+		month += dv[ndays];
+		if (d == dbegin)
+			today = dv[ndays];
+		if (dv[ndays] > dmax)
+			dmax = dv[ndays];
+		ndays++;
+		/* the next local midnight, whatever DST does */
+		tm.tm_mday++;
+		tm.tm_hour = tm.tm_min = tm.tm_sec = 0;
+		tm.tm_isdst = -1;
+		d = (int64_t)mktime(&tm);
+	}
+	snprintf(title, sizeof(title), "History of %s: today %s, this month %s%s%s", who,
+		 fmt_bytes(a, sizeof(a), today), fmt_bytes(b, sizeof(b), month),
+		 t->hist_error[0] ? "  " : "", t->hist_error);
+	draw_status(t, title);
+	if (h < 2) {
+		put(t, y, 1, CA(COLOR_ZERO), "(the terminal is too small for the bars)", -1);
+		return;
+	}
+	snprintf(head, sizeof(head), "Last 24 hours, per hour (highest %s)",
+		 fmt_bytes(a, sizeof(a), hmax));
+	put(t, y, 1, CA(COLOR_TITLE), head, -1);
+	bars(t, y + 1, 1, h, t->cols >= 75 ? 3 : 2, hv, 24, hl, t->cols >= 75 ? 2 : 3,
+	     CA(COLOR_RATE_IN));
+	y += h + 2;
+	snprintf(head, sizeof(head), "This month, per day (highest %s)",
+		 fmt_bytes(a, sizeof(a), dmax));
+	put(t, y, 1, CA(COLOR_TITLE), head, -1);
+	bars(t, y + 1, 1, h, t->cols >= 96 ? 3 : 2, dv, ndays, labels,
+	     t->cols >= 96 ? 2 : 4, CA(COLOR_RATE_OUT));
+}
+
 /* ---- help -------------------------------------------------------------------------------- */
 
 static const char *const help_keys[][2] = {
@@ -309,6 +457,7 @@ static const char *const help_keys[][2] = {
 	{ "Enter F5 Right", "the selected user's peers (a process's connections)" },
 	{ "p", "the selected user's processes; Enter there: its connections" },
 	{ "P", "every process of every user, like nethogs (P again: back)" },
+	{ "H", "the selected user's history: the last 24 hours and this month" },
 	{ "Esc Left", "back" },
 	{ "i", "(peers) ignore the selected peer address from now on" },
 	{ "n", "(peers) reverse DNS names on/off, resolved in background" },
@@ -338,7 +487,7 @@ void help_print(FILE *out)
 
 static void draw_help(struct tui *t)
 {
-	const struct table *tb = t->panes[t->view].table;
+	const struct table *tb = t->panes[t->view].table ? t->panes[t->view].table : &tbl_users;
 	char line[256];
 	int y = 1;
 
@@ -421,6 +570,9 @@ static void draw_funcbar(struct tui *t)
 		{ "F1", "Help" }, { "Esc", "Back" }, { "F6", "SortBy" }, { "Z", "Pause" },
 		{ "F10", "Quit" },
 	};
+	static const struct fkey hist[] = {
+		{ "F1", "Help" }, { "Esc", "Back" }, { "b", "Units" }, { "F10", "Quit" },
+	};
 	static const struct fkey ign[] = {
 		{ "F1", "Help" }, { "Space", "Toggle" }, { "a", "Add" }, { "d", "Delete" },
 		{ "Esc", "Back" }, { "F10", "Quit" },
@@ -442,6 +594,9 @@ static void draw_funcbar(struct tui *t)
 		break;
 	case VIEW_IGNORE:
 		draw_bar(t, ign, 6);
+		break;
+	case VIEW_HISTORY:
+		draw_bar(t, hist, 4);
 		break;
 	default:
 		draw_bar(t, users, 8);
@@ -478,6 +633,9 @@ void views_draw(struct tui *t)
 		break;
 	case VIEW_IGNORE:
 		draw_ignore(t);
+		break;
+	case VIEW_HISTORY:
+		draw_history(t);
 		break;
 	default:
 		draw_users(t);

@@ -35,6 +35,8 @@ opts() {
 	iplist) echo "-dict=tests/fuzz/iplist.dict -max_len=4096" ;;
 	csv_row) echo "-dict=tests/fuzz/csv.dict -max_len=512" ;;
 	csv_tail) echo "-dict=tests/fuzz/csv.dict -max_len=9000" ;;
+	# Snapshot lines run to a few KiB; a server takes up to PROTO_LINE_MAX (64 KiB).
+	proto) echo "-dict=tests/fuzz/proto.dict -max_len=16384" ;;
 	*) echo "" ;;
 	esac
 }

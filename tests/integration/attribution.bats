@@ -57,7 +57,8 @@ start_meter() {
 		cg=$(tm_cg2_mount)
 		shift
 	fi
-	"$BIN" --user root -d "$TMP" --socket "$TMP/meter.sock" -i /dev/null "$@" "$cg" lo \
+	"$BIN" --user root -d "$TMP" --socket "$TMP/meter.sock" --history-db "$TMP/history.db" \
+		-i /dev/null "$@" "$cg" lo \
 		2> "$TMP/stderr" &
 	METER=$!
 	TM_PIDS+=("$METER")

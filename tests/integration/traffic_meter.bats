@@ -18,7 +18,8 @@ teardown() {
 
 # start_logger [options...]: runs the logger on $CG with nic_id lo, logs in $TMP.
 start_logger() {
-	"$BIN" -d "$TMP" --socket "$TMP/meter.sock" "$@" "$CG" lo 2> "$TMP/stderr" &
+	"$BIN" -d "$TMP" --socket "$TMP/meter.sock" --history-db "$TMP/history.db" "$@" "$CG" lo \
+		2> "$TMP/stderr" &
 	LOGGER=$!
 	TM_PIDS+=("$LOGGER")
 	tm_wait_grep "$TMP/stderr" 'watching|counting' 10 || { cat "$TMP/stderr"; return 1; }
@@ -199,7 +200,7 @@ tcp_exchange() {	# FAMILY ADDR BYTES
 	mkdir "$TMP/small"
 	mount -t tmpfs -o size=64k,mode=700 tmtop-test "$TMP/small"
 	TM_MOUNTS+=("$TMP/small")
-	"$BIN" -d "$TMP/small" --no-socket -i /dev/null "$CG" lo 2> "$TMP/stderr" &
+	"$BIN" -d "$TMP/small" --no-socket --no-history -i /dev/null "$CG" lo 2> "$TMP/stderr" &
 	LOGGER=$!
 	TM_PIDS+=("$LOGGER")
 	tm_wait_grep "$TMP/stderr" 'watching' 10
