@@ -731,6 +731,7 @@ struct metrics {
 	char tmp[NAME_MAX + 1];
 	bool file_written;		/* the file is ours to remove at stop */
 	bool failing;			/* the last write failed (reported once) */
+	int last_error;			/* -errno of that failure */
 	pthread_t thread;
 	bool thread_started;
 	pthread_mutex_t stop_lock;
@@ -994,10 +995,12 @@ static void file_tick(struct metrics *m)
 		pthread_mutex_lock(&m->render_lock);
 		m->file_errors++;
 		pthread_mutex_unlock(&m->render_lock);
-		if (!m->failing)
+		/* once per cause: the same error every interval would flood the journal */
+		if (!m->failing || ret != m->last_error)
 			report(m, "cannot write metrics to %s: %s (retrying every %u s)",
 			       m->opts->metrics_file, strerror(-ret), m->opts->metrics_interval_s);
 		m->failing = true;
+		m->last_error = ret;
 		return;
 	}
 	if (m->failing)
