@@ -12,16 +12,17 @@ apt_build=(make gcc clang pkg-config libbpf-dev libelf-dev zlib1g-dev libncurses
 apt_tools=(bpftool)
 # libclang-rt-dev: the default clang's sanitizer and libFuzzer runtimes (libclang-rt-14-dev on
 # Debian 12), for make fuzz and the fuzz suite of make test.
-# prometheus: the metrics suite scrapes the meter with the real server and lints with promtool.
+# prometheus: the metrics suite scrapes the meter with the real server and lints with promtool;
+# acl: it gives the meter's user a textfile directory with setfacl, as doc/FLEET.md says.
 apt_test=(libcmocka-dev bats tmux iproute2 procps util-linux python3 iperf3 psmisc jq
-	  libclang-rt-dev prometheus)
+	  libclang-rt-dev prometheus acl)
 apt_bench=(nethogs iftop time)
 apt_shots=(xterm xvfb imagemagick x11-utils fonts-dejavu-core)
 
 dnf_build=(make gcc clang pkgconf-pkg-config libbpf-devel elfutils-libelf-devel zlib-devel ncurses-devel uthash-devel json-c-devel sqlite-devel libmicrohttpd-devel bpftool)
-dnf_test=(libcmocka-devel bats jq tmux iproute procps-ng util-linux python3 iperf3 psmisc nethogs iftop time compiler-rt)
+dnf_test=(libcmocka-devel bats jq acl tmux iproute procps-ng util-linux python3 iperf3 psmisc nethogs iftop time compiler-rt)
 zyp_build=(make gcc clang pkg-config libbpf-devel libelf-devel zlib-devel ncurses-devel uthash-devel libjson-c-devel sqlite3-devel libmicrohttpd-devel bpftool)
-zyp_test=(cmocka-devel bats jq tmux iproute2 procps util-linux python3 iperf3 psmisc nethogs iftop time)
+zyp_test=(cmocka-devel bats jq acl tmux iproute2 procps util-linux python3 iperf3 psmisc nethogs iftop time)
 
 as_root() {
 	if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
