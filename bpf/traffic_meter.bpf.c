@@ -78,9 +78,13 @@ struct {
 	__type(value, __u8);
 } ignore_v6 SEC(".maps");
 
+/*
+ * BPF_F_CLONE: a socket accept() makes (no socket() call, so no sock_create) inherits its
+ * listener's record, so the process that listens is the one its connections are charged to.
+ */
 struct {
 	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(map_flags, BPF_F_NO_PREALLOC | BPF_F_CLONE);
 	__type(key, int);
 	__type(value, struct tm_sock_info);
 } sk_info SEC(".maps");

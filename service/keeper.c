@@ -484,7 +484,8 @@ int keeper_prepare(const struct keeper_opts *o, uid_t uid, gid_t gid, char *err,
 	char dir[PATH_MAX], *slash;
 	int ret;
 
-	if (!o->db_path || geteuid() != 0)
+	/* Only the default place is made (and made ours); a path given is the admin's. */
+	if (!o->db_path || geteuid() != 0 || strcmp(o->db_path, TM_DEFAULT_HISTORY))
 		return 0;
 	snprintf(dir, sizeof(dir), "%s", o->db_path);
 	slash = strrchr(dir, '/');
@@ -492,12 +493,12 @@ int keeper_prepare(const struct keeper_opts *o, uid_t uid, gid_t gid, char *err,
 		return 0;
 	*slash = '\0';
 	/* The default place is ours: the meter's user owns it, nobody else reads it. */
-	ret = privdrop_make_dir(dir, uid, gid, 0750, !strcmp(o->db_path, TM_DEFAULT_HISTORY));
+	ret = privdrop_make_dir(dir, uid, gid, 0750, true);
 	if (ret) {
 		snprintf(err, errlen, "cannot create %s for the history: %s", dir, strerror(-ret));
 		return ret;
 	}
-	if (!strcmp(o->db_path, TM_DEFAULT_HISTORY)) {
+	{
 		/* files an earlier run as another user left: the database and its journals */
 		static const char *const sfx[] = { "", "-wal", "-shm" };
 

@@ -244,6 +244,7 @@ static int act_conns(struct tui *t, int key)
 		return RE_OK;
 	t->conn_owner = p->owner;
 	t->conn_tgid = p->tgid;
+	memcpy(t->conn_comm, p->comm, sizeof(t->conn_comm));
 	t->panes[VIEW_CONNS].list = (struct tui_list){ 0 };
 	t->panes[VIEW_CONNS].sel_len = 0;
 	t->view = VIEW_CONNS;

@@ -234,7 +234,7 @@ int main(int argc, char **argv)
 	tui_init(&t);
 	if (o.sort) {
 		for (int v = 0; v < VIEW__COUNT; v++) {
-			int k = table_find(t.panes[v].table, o.sort);
+			int k = t.panes[v].table ? table_find(t.panes[v].table, o.sort) : -1;
 
 			if (k >= 0 && t.panes[v].table->cols[k].cmp)
 				t.panes[v].sort = k;

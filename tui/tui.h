@@ -88,6 +88,7 @@ struct tui {
 	tm_owner_t owner;		/* whose peers or processes */
 	tm_owner_t conn_owner;		/* whose connections ... */
 	uint32_t conn_tgid;		/* ... of which process */
+	char conn_comm[16];		/* and its name, for the title */
 	struct pane panes[VIEW__COUNT];
 
 	/* the history view: reports (service/report.h) for t->owner */

@@ -274,11 +274,9 @@ static void draw_procs(struct tui *t)
 
 static void draw_conns(struct tui *t)
 {
-	char title[TUI_STATUS_LEN + 160], comm[40] = "?";
+	char title[TUI_STATUS_LEN + 160], comm[40];
 
-	for (size_t i = 0; i < t->snap.nprocs; i++)
-		if (t->snap.procs[i].tgid == t->conn_tgid)
-			fmt_sanitize(comm, sizeof(comm), t->snap.procs[i].comm);
+	fmt_sanitize(comm, sizeof(comm), t->conn_comm);
 	snprintf(title, sizeof(title), "Connections of pid %u %s (%s)", t->conn_tgid, comm,
 		 owner_name(t->conn_owner));
 	draw_pane(t, &t->panes[VIEW_CONNS], title, "no connection seen for this process");

@@ -200,7 +200,7 @@ tcp_exchange() {	# FAMILY ADDR BYTES
 	mkdir "$TMP/small"
 	mount -t tmpfs -o size=64k,mode=700 tmtop-test "$TMP/small"
 	TM_MOUNTS+=("$TMP/small")
-	"$BIN" -d "$TMP/small" --no-socket --no-history -i /dev/null "$CG" lo 2> "$TMP/stderr" &
+	"$BIN" --user root -d "$TMP/small" --no-socket --no-history -i /dev/null "$CG" lo 2> "$TMP/stderr" &
 	LOGGER=$!
 	TM_PIDS+=("$LOGGER")
 	tm_wait_grep "$TMP/stderr" 'watching' 10

@@ -297,15 +297,15 @@ static void test_output(void **state)
 	assert_int_equal(m.noutputs, 1);
 	/* An unknown backend names itself and the ones there are. */
 	cli_meter_defaults(&m);
-	bad(&m, OPT_OUTPUT, "syslog", "bad --output 'syslog': available backends: csv");
-	assert_int_equal(opt(&m, OPT_OUTPUT, "csv,flows"), backend_find("flows") ? 1 : -EINVAL);
-	if (!backend_find("flows"))
-		assert_non_null(strstr(err, "'flows'"));
+	bad(&m, OPT_OUTPUT, "syslog", "bad --output 'syslog': available backends: csv, flows");
+	assert_int_equal(opt(&m, OPT_OUTPUT, "csv,flows"), 1);
+	assert_int_equal(m.noutputs, 2);
+	assert_string_equal(m.outputs[1], "flows");
 	memset(longarg, 'c', sizeof(longarg) - 1);
 	longarg[sizeof(longarg) - 1] = '\0';
 	cli_meter_defaults(&m);
 	bad(&m, OPT_OUTPUT, longarg, "bad --output");
-	assert_string_equal(backend_names(), "csv");
+	assert_string_equal(backend_names(), "csv, flows");
 	assert_ptr_equal(backend_find("csv"), &csv_backend_ops);
 	assert_null(backend_find("CSV"));
 }
