@@ -33,6 +33,7 @@ LDLIBS_BPF := $(shell pkg-config --libs libbpf 2>/dev/null || echo -lbpf) -lelf 
 LDLIBS_CURSES := $(shell pkg-config --libs ncursesw 2>/dev/null || echo -lncursesw)
 LDLIBS_JSON := $(shell pkg-config --libs json-c 2>/dev/null || echo -ljson-c)
 LDLIBS_SQLITE := $(shell pkg-config --libs sqlite3 2>/dev/null || echo -lsqlite3)
+LDLIBS_MHD := $(shell pkg-config --libs libmicrohttpd 2>/dev/null || echo -lmicrohttpd)
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Ibpf -I$(OUTPUT) \
 	      $(if $(MULTIARCH),-I/usr/include/$(MULTIARCH))
 
@@ -48,7 +49,7 @@ LIBMETER    := $(OUTPUT)/libmeter.a
 LIBSERVICE  := $(OUTPUT)/libservice.a
 LIBTUI      := $(OUTPUT)/libtui.a
 LIBS_ALL    := $(LIBTUI) $(LIBSERVICE) $(LIBMETER)
-LDLIBS_ALL  := $(LDLIBS_JSON) $(LDLIBS_SQLITE) $(LDLIBS_CURSES) $(LDLIBS_BPF) -lpthread -lm
+LDLIBS_ALL  := $(LDLIBS_JSON) $(LDLIBS_SQLITE) $(LDLIBS_MHD) $(LDLIBS_CURSES) $(LDLIBS_BPF) -lpthread -lm
 
 UNIT_TESTS  := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(wildcard tests/unit/test_*.c))
 BPF_TESTS   := $(patsubst tests/bpf/%.c,$(OUTPUT)/tests/%,$(wildcard tests/bpf/test_*.c))
@@ -119,7 +120,8 @@ $(LIBTUI): $(TUI_OBJ)
 	$(AR) rcs $@ $^
 
 $(BIN)traffic_meter_user: $(OUTPUT)/tools/traffic_meter_user.o $(LIBSERVICE) $(LIBMETER)
-	$(CC) $(LDFLAGS) $(TM_LDFLAGS) $^ $(LDLIBS_JSON) $(LDLIBS_SQLITE) $(LDLIBS_BPF) -lpthread -lm -o $@
+	$(CC) $(LDFLAGS) $(TM_LDFLAGS) $^ $(LDLIBS_JSON) $(LDLIBS_SQLITE) $(LDLIBS_MHD) $(LDLIBS_BPF) \
+		-lpthread -lm -o $@
 
 $(BIN)ipmask_tool: $(OUTPUT)/tools/ipmask_tool.o $(LIBMETER)
 	$(CC) $(LDFLAGS) $(TM_LDFLAGS) $^ $(LDLIBS_BPF) -o $@

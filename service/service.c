@@ -27,6 +27,7 @@
 #include "meter/clock.h"
 #include "meter/privdrop.h"
 #include "meter/users.h"
+#include "service/metrics.h"
 #include "service/proto.h"
 #include "service/report.h"
 #include "service/service.h"
@@ -61,6 +62,7 @@ struct service {
 	bool started;
 	struct engine *engine;
 	gid_t tmtop_gid;		/* (gid_t)-1 when the group does not exist */
+	struct metrics *metrics;	/* --metrics-listen, --metrics-file; NULL when off */
 	struct keeper *keeper;		/* history and quotas; NULL without history */
 	struct client clients[SERVICE_MAX_CLIENTS];
 };
@@ -70,6 +72,11 @@ const struct option service_longopts[] = {
 	{ "no-socket", no_argument, NULL, OPT_NO_SOCKET },
 	{ "quota", required_argument, NULL, OPT_QUOTA },
 	{ "quota-command", required_argument, NULL, OPT_QUOTA_COMMAND },
+	/* service/metrics.c parses these */
+	{ "metrics-listen", required_argument, NULL, OPT_METRICS_LISTEN },
+	{ "metrics-file", required_argument, NULL, OPT_METRICS_FILE },
+	{ "metrics-max-users", required_argument, NULL, OPT_METRICS_MAX_USERS },
+	{ "metrics-interval", required_argument, NULL, OPT_METRICS_INTERVAL },
 	{ 0 },
 };
 
@@ -77,7 +84,8 @@ void service_defaults(struct service_opts *o)
 {
 	memset(o, 0, sizeof(*o));
 	o->socket_path = TM_DEFAULT_SOCKET;
-	o->metrics_max_users = 100;
+	o->metrics_max_users = METRICS_DEFAULT_MAX_USERS;
+	o->metrics_interval_s = METRICS_DEFAULT_INTERVAL_S;
 }
 
 int service_option(struct service_opts *o, int opt, const char *arg, char *err, size_t errlen)
@@ -114,7 +122,7 @@ int service_option(struct service_opts *o, int opt, const char *arg, char *err, 
 		o->keep.quota_command = arg;
 		return 1;
 	default:
-		return 0;
+		return metrics_option(o, opt, arg, err, errlen);
 	}
 }
 
@@ -129,6 +137,7 @@ void service_usage(FILE *out)
 		"                         most specific rule applies (e.g. alice=10G/month)\n"
 		"      --quota-command PATH  run once per user and period when a quota is crossed,\n"
 		"                         with: user uid period used limit period-start\n");
+	metrics_usage(out);
 }
 
 #define LOGGER		"traffic_meter_user"
@@ -340,6 +349,9 @@ int service_before_drop(void *ctx, struct meter_start *s, char *err, size_t errl
 		if (ret)
 			goto fail;
 	}
+	ret = metrics_open(&svc->metrics, st->opts, err, errlen);
+	if (ret)
+		goto fail;
 	ret = keeper_prepare(&st->opts->keep, s->run.switch_uid ? s->run.uid : 0,
 			     s->run.switch_uid ? s->run.gid : 0, err, errlen);
 	if (ret)
@@ -354,6 +366,11 @@ fail:
 const char *service_path(const struct service *svc)
 {
 	return svc && svc->lfd >= 0 ? svc->path : NULL;
+}
+
+const char *service_metrics_url(const struct service *svc)
+{
+	return svc ? metrics_url(svc->metrics) : NULL;
 }
 
 /* ---- viewers ----------------------------------------------------------------------------- */
@@ -887,6 +904,9 @@ int service_start(struct service *svc, struct engine *e, char *err, size_t errle
 	ret = keeper_start(&svc->keeper, &svc->opts->keep, e, err, errlen);
 	if (ret)
 		return ret;
+	ret = metrics_start(svc->metrics, e, err, errlen);
+	if (ret)
+		return ret;
 	ret = -pthread_create(&svc->thread, NULL, serve, svc);
 	if (ret) {
 		snprintf(err, errlen, "cannot start the service thread: %s", strerror(-ret));
@@ -900,6 +920,7 @@ void service_stop(struct service *svc)
 {
 	if (!svc)
 		return;
+	metrics_stop(svc->metrics);
 	if (svc->started) {
 		/* the pipe is ours and empty: it cannot fail short of EBADF */
 		(void)!write(svc->wake[1], "x", 1);
@@ -922,6 +943,7 @@ void service_free(struct service *svc)
 	if (!svc)
 		return;
 	service_stop(svc);
+	metrics_free(svc->metrics);
 	if (svc->wake[0] >= 0)
 		close(svc->wake[0]);
 	if (svc->wake[1] >= 0)
