@@ -44,6 +44,7 @@ enum tm_ignore_mode {
  * reservation for all of them; user space flushes a partial batch on every drain.
  */
 #define TM_BATCH_EVENTS		32
+#define TM_CPU_UNORDERED	0xffff	/* a record not in its CPU's time order (nested program) */
 
 /* Slots of the per-CPU stats array. */
 enum tm_stat {
@@ -77,7 +78,8 @@ struct tm_event {
 	__u8 pad;
 	__u16 sport;		/* host order; 0 unless TCP or UDP */
 	__u16 dport;
-	__u16 pad2;
+	__u16 cpu;		/* the CPU whose records it is in time order with, or
+				 * TM_CPU_UNORDERED */
 	__u32 uid;		/* the socket's sk_uid in the initial user namespace (0 unless USER) */
 	__u64 ts_boot_ns;	/* bpf_ktime_get_boot_ns(); user space adds the boot->wall offset */
 	__u64 cookie;		/* the socket's cookie; 0 without a full socket */

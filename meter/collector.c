@@ -30,6 +30,12 @@ _Static_assert(sizeof(struct tm_lpm_v4) == 8 && sizeof(struct tm_lpm_v6) == 20, 
 
 #define BATCH_KEYS 1024		/* owners per map lookup batch */
 
+/* Packet records waiting for their turn: one queue per CPU, each in time order. */
+struct evq {
+	struct tm_event *v;
+	size_t head, tail, cap;
+};
+
 struct collector {
 	struct traffic_meter_bpf *skel;
 	struct bpf_link *links[4];	/* ingress, egress, sock_create, sock_release */
@@ -41,7 +47,10 @@ struct collector {
 	uint64_t events;		/* packet records delivered */
 	uint64_t sock_records;
 	uint64_t budget_end;		/* this drain stops at this record count */
-	uint64_t records;		/* every record, for the budget */
+	uint64_t records;		/* every packet and socket record, for the budget */
+	struct evq *queues;		/* ncpus + 1: the last holds TM_CPU_UNORDERED records */
+	bool unsorted;			/* records were added to the last queue */
+	bool detached;			/* no record comes after what is queued */
 	bool backlog;			/* the last drain stopped on its budget */
 	int busy_cpus;			/* CPUs whose batch was in use at the last flush */
 	struct tm_batch *batches;	/* the batch array, mapped read-only: one slot per CPU */
@@ -123,25 +132,135 @@ static void sock_record(struct collector *c, const struct tm_sock_event *e)
 		c->h->sock(c->h->ctx, &s);
 }
 
+static int evq_push(struct evq *q, const struct tm_event *e)
+{
+	if (q->tail == q->cap && q->head) {
+		memmove(q->v, q->v + q->head, (q->tail - q->head) * sizeof(*e));
+		q->tail -= q->head;
+		q->head = 0;
+	}
+	if (q->tail == q->cap) {
+		size_t ncap = q->cap ? q->cap * 2 : 256;
+		struct tm_event *v = realloc(q->v, ncap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		q->v = v;
+		q->cap = ncap;
+	}
+	q->v[q->tail++] = *e;
+	return 0;
+}
+
+/* A packet record into its CPU's queue; straight through when there is no memory for it. */
+static void queue_packet(struct collector *c, const struct tm_event *e)
+{
+	int q = e->cpu < c->ncpus ? e->cpu : c->ncpus;
+
+	if (q == c->ncpus)
+		c->unsorted = true;
+	if (evq_push(&c->queues[q], e))
+		packet_record(c, e);
+}
+
 static int handle_record(void *ctx, void *data, size_t size)
 {
 	struct collector *c = ctx;
 	const __u8 *type = data;
 
 	if (size >= sizeof(struct tm_event) && *type == TM_REC_PACKET) {
-		/* A batch: one CPU's packet records back to back, in the order it saw them. */
+		/* A batch: one CPU's packet records back to back, in time order. */
 		for (size_t off = 0; off + sizeof(struct tm_event) <= size;
-		     off += sizeof(struct tm_event))
-			packet_record(c, (const struct tm_event *)((const char *)data + off));
+		     off += sizeof(struct tm_event)) {
+			queue_packet(c, (const struct tm_event *)((const char *)data + off));
+			c->records++;
+		}
 	} else if (size >= sizeof(struct tm_sock_event) &&
-		 (*type == TM_REC_SOCK || *type == TM_REC_SOCK_CLOSE))
+		 (*type == TM_REC_SOCK || *type == TM_REC_SOCK_CLOSE)) {
+		/* At once: a socket's creator is known before its packets are handed on. */
 		sock_record(c, data);
+		c->records++;
+	}
 	/*
 	 * Under a flood the ring never empties and ring_buffer__consume() would never return,
 	 * starving the flush, the counter samples and the stop request. A negative return
 	 * makes libbpf stop after this record (already consumed).
 	 */
-	return ++c->records >= c->budget_end ? -EAGAIN : 0;
+	return c->records >= c->budget_end ? -EAGAIN : 0;
+}
+
+static int cmp_ts(const void *a, const void *b)
+{
+	const struct tm_event *x = a, *y = b;
+
+	return x->ts_boot_ns < y->ts_boot_ns ? -1 : x->ts_boot_ns > y->ts_boot_ns;
+}
+
+static inline uint64_t head_ts(const struct evq *q)
+{
+	return q->v[q->head].ts_boot_ns;
+}
+
+static void sift_down(struct collector *c, int *heap, size_t n, size_t i)
+{
+	for (;;) {
+		size_t l = 2 * i + 1, m = i;
+
+		if (l < n && head_ts(&c->queues[heap[l]]) < head_ts(&c->queues[heap[m]]))
+			m = l;
+		if (l + 1 < n && head_ts(&c->queues[heap[l + 1]]) < head_ts(&c->queues[heap[m]]))
+			m = l + 1;
+		if (m == i)
+			return;
+		int t = heap[i];
+
+		heap[i] = heap[m];
+		heap[m] = t;
+		i = m;
+	}
+}
+
+/*
+ * Hand on, in time order, every queued record up to the horizon: a merge of the CPUs' queues,
+ * each already in order. The horizon is the time the drain's flush began: every record older
+ * than it has reached the ring (its CPU was flushed after it), so nothing older can follow.
+ * Newer ones wait for the next drain.
+ */
+static void hand_on(struct collector *c, uint64_t horizon)
+{
+	int nq = c->ncpus + 1, heap[nq];
+	size_t n = 0;
+
+	if (c->unsorted) {
+		struct evq *u = &c->queues[c->ncpus];
+
+		qsort(u->v + u->head, u->tail - u->head, sizeof(*u->v), cmp_ts);
+		c->unsorted = false;
+	}
+	for (int q = 0; q < nq; q++)
+		if (c->queues[q].head < c->queues[q].tail && head_ts(&c->queues[q]) <= horizon)
+			heap[n++] = q;
+	for (size_t i = n / 2; i-- > 0;)
+		sift_down(c, heap, n, i);
+	while (n) {
+		struct evq *q = &c->queues[heap[0]];
+
+		packet_record(c, &q->v[q->head++]);
+		if (q->head == q->tail || head_ts(q) > horizon)
+			heap[0] = heap[--n];
+		sift_down(c, heap, n, 0);
+	}
+	for (int q = 0; q < nq; q++)
+		if (c->queues[q].head == c->queues[q].tail)
+			c->queues[q].head = c->queues[q].tail = 0;
+}
+
+static uint64_t boot_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_BOOTTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
 static uint32_t own_netns(void)
@@ -215,9 +334,15 @@ int collector_open(struct collector **out, const struct collector_opts *opts, ch
 	}
 	c->cgroup_fd = -1;
 	c->ncpus = libbpf_num_possible_cpus();
-	if (c->ncpus <= 0) {
-		ret = c->ncpus ? c->ncpus : -EINVAL;
+	if (c->ncpus <= 0 || c->ncpus >= TM_CPU_UNORDERED) {
+		ret = c->ncpus <= 0 ? (c->ncpus ? c->ncpus : -EINVAL) : -E2BIG;
 		snprintf(err, errlen, "cannot count CPUs: %s", strerror(-ret));
+		goto cleanup;
+	}
+	c->queues = calloc((size_t)c->ncpus + 1, sizeof(*c->queues));
+	if (!c->queues) {
+		ret = -ENOMEM;
+		snprintf(err, errlen, "out of memory");
 		goto cleanup;
 	}
 	c->host_netns = own_netns();
@@ -350,8 +475,16 @@ static int flush_cpus(struct collector *c)
 
 		if (b && !b->count && !(b->pending.packets[0] | b->pending.packets[1]))
 			continue;
-		/* ENXIO: an offline CPU; what it holds goes out when it is back and sends. */
-		if (!bpf_prog_test_run_opts(fd, &opts) && opts.retval)
+		/*
+		 * ENXIO: an offline CPU; what it holds goes out when it is back and sends. A slot
+		 * in use is free again within a program's run: a few tries usually find it so.
+		 */
+		for (int tries = 0; tries < 3; tries++) {
+			opts.retval = 0;
+			if (bpf_prog_test_run_opts(fd, &opts) || !opts.retval)
+				break;
+		}
+		if (opts.retval)
 			busy++;
 	}
 	return busy;
@@ -359,16 +492,18 @@ static int flush_cpus(struct collector *c)
 
 int collector_drain(struct collector *c, const struct collector_handlers *h)
 {
-	uint64_t before = c->events;
+	uint64_t before = c->events, horizon;
 	int ret;
 
 	if (!c->rb)
 		return 0;
+	horizon = c->detached ? UINT64_MAX : boot_ns();
 	c->busy_cpus = flush_cpus(c);
 	c->clock_offset = tm_clock_offset_ns();
 	c->h = h;
 	c->budget_end = c->records + COLLECTOR_DRAIN_BUDGET;
 	ret = ring_buffer__consume(c->rb);
+	hand_on(c, horizon);
 	c->h = NULL;
 	c->backlog = ret == -EAGAIN || c->busy_cpus;
 	if (ret < 0 && ret != -EAGAIN)
@@ -601,6 +736,7 @@ void collector_detach(struct collector *c)
 		bpf_link__destroy(c->links[i]);
 		c->links[i] = NULL;
 	}
+	c->detached = true;	/* the next drains hand on everything */
 }
 
 void collector_close(struct collector *c)
@@ -615,6 +751,9 @@ void collector_close(struct collector *c)
 	ring_buffer__free(c->rb);
 	if (c->batches)
 		munmap(c->batches, c->batches_len);
+	for (int q = 0; c->queues && q <= c->ncpus; q++)
+		free(c->queues[q].v);
+	free(c->queues);
 	traffic_meter_bpf__destroy(c->skel);
 	if (c->cgroup_fd >= 0)
 		close(c->cgroup_fd);
