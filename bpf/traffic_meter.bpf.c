@@ -96,6 +96,14 @@ struct {
 	__type(value, __u8);
 } ignore_v6 SEC(".maps");
 
+/* Bumped by user space after every change of the ignore tries: socket caches go stale. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} ignore_gen SEC(".maps");
+
 /*
  * BPF_F_CLONE: a socket accept() makes (no socket() call, so no sock_create) inherits its
  * listener's record, so the process that listens is the one its connections are charged to.
@@ -150,6 +158,33 @@ static __always_inline int packet_ignored(__u8 family, __u8 dir, const __u8 *src
 	default:
 		return addr_ignored(family, remote);
 	}
+}
+
+/*
+ * The same answer from the socket's cache when the addresses are those it last asked about
+ * and the list has not changed since: a connected socket asks the tries once.
+ */
+static __always_inline int packet_ignored_cached(struct tm_sock_info *info, __u8 family,
+						 __u8 dir, const __u64 *addrs)
+{
+	__u32 zero = 0, *gen = bpf_map_lookup_elem(&ignore_gen, &zero);
+	int r;
+
+	if (info && gen && *gen && info->ign_gen == *gen && info->ign_family == family &&
+	    info->ign_addrs[0] == addrs[0] && info->ign_addrs[1] == addrs[1] &&
+	    info->ign_addrs[2] == addrs[2] && info->ign_addrs[3] == addrs[3])
+		return info->ign_result;
+	r = packet_ignored(family, dir, (const __u8 *)addrs, (const __u8 *)addrs + 16);
+	if (info && gen && *gen) {
+		info->ign_addrs[0] = addrs[0];
+		info->ign_addrs[1] = addrs[1];
+		info->ign_addrs[2] = addrs[2];
+		info->ign_addrs[3] = addrs[3];
+		info->ign_family = family;
+		info->ign_result = (__u8)r;
+		info->ign_gen = *gen;
+	}
+	return r;
 }
 
 /* ---- owners and sockets ------------------------------------------------------------------- */
@@ -316,7 +351,10 @@ static __always_inline int iface_matches(struct __sk_buff *skb)
 }
 
 struct hdrs {
-	__u8 addrs[32];		/* src then dst, IPv4 in the first 4 bytes of each */
+	union {
+		__u8 addrs[32];	/* src then dst, IPv4 in the first 4 bytes of each */
+		__u64 words[4];
+	};
 	__u16 ports[2];		/* network order */
 	__u8 family;
 	__u8 proto;
@@ -478,10 +516,9 @@ static __always_inline int handle_skb(struct __sk_buff *skb, __u8 dir)
 		return 1;
 	if (load_headers(skb, &h))
 		return 1;
-	if (packet_ignored(h.family, dir, h.addrs, h.addrs + 16))
-		return 1;
-
 	info = packet_sock(skb);
+	if (packet_ignored_cached(info, h.family, dir, h.words))
+		return 1;
 	owner = info ? TM_OWNER(info->kind, info->uid) : TM_OWNER_NOSOCK;
 	/* Its creator record was lost to a full ring earlier: try again before the packet. */
 	if (emit_events && info && !info->announced)

@@ -119,6 +119,15 @@ struct tm_sock_info {
 	__u8 announced;		/* its TM_REC_SOCK reached the ring */
 	__u8 proto;
 	char comm[16];
+	/*
+	 * The ignore list's answer for the last address pair of this socket (for a connected
+	 * socket, every packet's), valid while the list's generation is ign_gen.
+	 */
+	__u64 ign_addrs[4];	/* source then destination, as in struct hdrs */
+	__u32 ign_gen;		/* 0: nothing cached */
+	__u8 ign_family;
+	__u8 ign_result;
+	__u8 pad[2];
 };
 
 /* Per-owner totals, one copy per CPU; monotonic while the entry lives. */

@@ -22,6 +22,7 @@
 #include "meter/cgroup.h"
 #include "meter/clock.h"
 #include "meter/collector.h"
+#include "meter/ignore.h"
 
 _Static_assert(sizeof(struct tm_event) == 72, "tm_event layout changed: update both sides");
 _Static_assert(sizeof(struct tm_sock_event) == 64, "tm_sock_event layout changed");
@@ -412,8 +413,13 @@ int collector_open(struct collector **out, const struct collector_opts *opts, ch
 
 	/* Fill the ignore list before attaching so no packet is counted that should not be. */
 	if (opts->fill_ignore) {
-		ret = opts->fill_ignore(opts->fill_ctx, bpf_map__fd(c->skel->maps.ignore_v4),
-					bpf_map__fd(c->skel->maps.ignore_v6));
+		struct ignore_maps maps = {
+			.v4 = bpf_map__fd(c->skel->maps.ignore_v4),
+			.v6 = bpf_map__fd(c->skel->maps.ignore_v6),
+			.gen = bpf_map__fd(c->skel->maps.ignore_gen),
+		};
+
+		ret = opts->fill_ignore(opts->fill_ctx, &maps);
 		if (ret) {
 			snprintf(err, errlen, "cannot load the ignore list into the kernel: %s "
 				 "(at most %d entries per family)", strerror(-ret), TM_MAX_IGNORE);

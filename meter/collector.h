@@ -13,6 +13,8 @@
 #include <stdint.h>
 #include "backend/record.h"
 
+struct ignore_maps;
+
 struct collector_opts {
 	const char *cgroup_path;	/* cgroup v2 directory to attach to */
 	int ignore_mode;		/* enum tm_ignore_mode */
@@ -25,7 +27,7 @@ struct collector_opts {
 	bool verbose;			/* libbpf debug messages to stderr */
 	/* Called with the LPM tries' descriptors after load, before attach, so the ignore
 	 * list is in the kernel before the first packet is counted. 0 or -errno. */
-	int (*fill_ignore)(void *ctx, int fd_v4, int fd_v6);
+	int (*fill_ignore)(void *ctx, const struct ignore_maps *maps);
 	void *fill_ctx;
 };
 

@@ -109,8 +109,13 @@ static struct fixture *load_ns(int mode, unsigned int ifindex, __u32 netns, int 
 		struct ignore_list *il = ignore_new(&list);
 
 		assert_non_null(il);
-		assert_int_equal(ignore_attach(il, bpf_map__fd(f->skel->maps.ignore_v4),
-					       bpf_map__fd(f->skel->maps.ignore_v6)), 0);
+		struct ignore_maps maps = {
+			.v4 = bpf_map__fd(f->skel->maps.ignore_v4),
+			.v6 = bpf_map__fd(f->skel->maps.ignore_v6),
+			.gen = bpf_map__fd(f->skel->maps.ignore_gen),
+		};
+
+		assert_int_equal(ignore_attach(il, &maps), 0);
 		ignore_free(il);
 		iplist_free(&list);
 	}
@@ -303,6 +308,47 @@ static int count_events(int mode, const char *ignore, const char *src, const cha
 	}
 	unload(f);
 	return n;
+}
+
+/*
+ * A socket caches the list's answer for its addresses; an edit of the list makes the cache
+ * stale at once, in both directions.
+ */
+static void test_ignore_cache_follows_edits(void **state)
+{
+	struct fixture *f = load(TM_IGNORE_PEER, 0, 0, NULL);
+	struct ignore_list *il = ignore_new(NULL);
+	struct ignore_maps maps = {
+		.v4 = bpf_map__fd(f->skel->maps.ignore_v4),
+		.v6 = bpf_map__fd(f->skel->maps.ignore_v6),
+		.gen = bpf_map__fd(f->skel->maps.ignore_gen),
+	};
+	struct ip_prefix p;
+	char why[128];
+	uint8_t buf[256];
+	size_t len = frame_v4(buf, "127.0.0.1", "10.1.2.3", 10);
+
+	assert_non_null(il);
+	assert_int_equal(ignore_attach(il, &maps), 0);
+	run(f, TM_DIR_OUT, buf, len);
+	run(f, TM_DIR_OUT, buf, len);		/* the second from the socket's cache */
+	assert_int_equal(f->nev, 2);
+	assert_int_equal(iplist_parse_entry("10.0.0.0/8", &p, why, sizeof(why)), 0);
+	assert_int_equal(ignore_add(il, &p), 0);
+	run(f, TM_DIR_OUT, buf, len);
+	assert_int_equal(f->nev, 2);		/* ignored now, cached answer or not */
+	run(f, TM_DIR_OUT, buf, len);
+	assert_int_equal(f->nev, 2);
+	assert_int_equal(ignore_set(il, 0, false), 0);
+	run(f, TM_DIR_OUT, buf, len);
+	assert_int_equal(f->nev, 3);		/* and counted again once switched off */
+	assert_int_equal(ignore_set(il, 0, true), 0);
+	run(f, TM_DIR_OUT, buf, len);
+	assert_int_equal(ignore_del(il, 0), 0);
+	run(f, TM_DIR_OUT, buf, len);
+	assert_int_equal(f->nev, 4);
+	ignore_free(il);
+	unload(f);
 }
 
 static void test_ignore_mode_peer(void **state)
@@ -527,6 +573,7 @@ int main(void)
 		cmocka_unit_test(test_ipv6_event),
 		cmocka_unit_test(test_non_ip_passes),
 		cmocka_unit_test(test_batches),
+		cmocka_unit_test(test_ignore_cache_follows_edits),
 		cmocka_unit_test(test_ignore_mode_peer),
 		cmocka_unit_test(test_ignore_mode_both),
 		cmocka_unit_test(test_ignore_mode_any),
