@@ -130,7 +130,7 @@ cleanup()
 		for i in $(seq 50); do rmdir "$CG" 2>/dev/null && break; sleep 0.1; done
 		[ -d "$CG" ] && echo "bench: could not remove $CG" >&2
 	fi
-	[ -n "$WORK" ] && rm -rf "$WORK"
+	[ -n "$WORK" ] && [ -z "${BENCH_KEEP:-}" ] && rm -rf "$WORK"
 	[ -n "$STATS_WAS" ] && sysctl -qw kernel.bpf_stats_enabled="$STATS_WAS"
 }
 
@@ -148,6 +148,7 @@ setup()
 	trap cleanup EXIT
 	trap 'exit 130' INT TERM
 	WORK=$(mktemp -d /tmp/tmtop-bench.XXXXXX)
+	chmod 0711 "$WORK"	# the meter, as tmtop or nobody, opens its history below it by path
 	mkdir "$WORK/logs" "$WORK/bin"
 	# Started as root the meter runs as tmtop, or nobody when there is no tmtop user: measure it
 	# as deployed, in a log directory that user may write.
@@ -1010,7 +1011,7 @@ print_targets()
 {
 	local load ok d cpu_max=0 rss_max=0 map_max=0 lost=0 f cfg third end gap maprss
 
-	config_available logger || return 0
+	[[ " $CONFIGS " == *" logger "* ]] || { echo "(the logger was not measured)"; return 0; }
 	for load in $LOADS; do
 		stats logger "$load"
 		case $load in

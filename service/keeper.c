@@ -547,11 +547,10 @@ int keeper_start(struct keeper **out, const struct keeper_opts *o, struct engine
 	}
 	ret = history_open(&k->h, o->db_path, &o->hcfg, false, err, errlen);
 	if (ret) {
-		char why[256];
+		size_t n = strlen(err);
 
-		snprintf(why, sizeof(why), "%s", err);
-		snprintf(err, errlen, "history %s: %s (--no-history to run without)", o->db_path,
-			 why);
+		/* history_open's reason already names the database */
+		snprintf(err + n, errlen > n ? errlen - n : 0, " (--no-history to run without)");
 		goto fail;
 	}
 	openlog("tmtop", LOG_PID, LOG_DAEMON);
