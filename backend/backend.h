@@ -67,8 +67,12 @@ struct backend_ops {
 	void (*stats)(struct backend *b, struct backend_stats *out);
 	/* Where the output goes, for people: "/var/log/tmtop/traffic_user_lo_<uid>.log". */
 	size_t (*describe)(struct backend *b, char *buf, size_t len);
-	/* The file of one owner, if the backend keeps one per owner (for `tmtop log`). */
-	int (*owner_path)(struct backend *b, tm_owner_t owner, char *buf, size_t len);
+	/*
+	 * The file of one owner, if the backend keeps one per owner (for `tmtop log`): its path in
+	 * buf and a read-only descriptor, or -errno. Only a file the backend itself wrote is
+	 * opened, never whatever someone planted at its name.
+	 */
+	int (*owner_open)(struct backend *b, tm_owner_t owner, char *buf, size_t len);
 	void (*close)(struct backend *b);	/* flush and release everything */
 };
 

@@ -1262,11 +1262,14 @@ static size_t csv_describe(struct backend *b, char *buf, size_t len)
 	return n < 0 ? 0 : (size_t)n;
 }
 
-static int csv_owner_path(struct backend *b, tm_owner_t owner, char *buf, size_t len)
+static int csv_owner_open(struct backend *b, tm_owner_t owner, char *buf, size_t len)
 {
 	struct csv *c = (struct csv *)b;
 	char name[NAME_MAX + 1];
+	struct stat st, ours;
 	struct csv_file *f;
+	bool mine;
+	int fd;
 
 	HASH_FIND(hh, c->files, &owner, sizeof(owner), f);
 	if (f)
@@ -1275,7 +1278,25 @@ static int csv_owner_path(struct backend *b, tm_owner_t owner, char *buf, size_t
 		file_std_name(c, owner, name, sizeof(name));
 	if (snprintf(buf, len, "%s/%s", c->dir, name) >= (int)len)
 		return -ENAMETOOLONG;
-	return 0;
+	fd = openat(c->dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st)) {
+		int e = errno;
+
+		close(fd);
+		return -e;
+	}
+	/* The file being written: the very same one. Else one this meter's user made. */
+	if (f && f->fd >= 0 && !fstat(f->fd, &ours))
+		mine = st.st_dev == ours.st_dev && st.st_ino == ours.st_ino;
+	else
+		mine = S_ISREG(st.st_mode) && st.st_nlink == 1 && st.st_uid == geteuid();
+	if (!mine) {
+		close(fd);
+		return -EPERM;
+	}
+	return fd;
 }
 
 const struct backend_ops csv_backend_ops = {
@@ -1286,6 +1307,6 @@ const struct backend_ops csv_backend_ops = {
 	.reopen = csv_reopen,
 	.stats = csv_stats,
 	.describe = csv_describe,
-	.owner_path = csv_owner_path,
+	.owner_open = csv_owner_open,
 	.close = csv_close,
 };

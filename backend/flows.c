@@ -23,7 +23,7 @@
  * what a store ingests; the price is that it cannot be handed to one user the way a CSV file
  * of their own can (tmtop log): it holds everyone's peers. So it is created 0600, or 0640 with
  * the reader group (the tmtop group: those who may see every user anyway), and never served to
- * an owner; the backend has no owner_path. Users read their own traffic from their CSV file or
+ * an owner; the backend has no owner_open. Users read their own traffic from their CSV file or
  * the service; doc/FLOWS.md says how a shipper can split the stream per user.
  *
  * Lines are formatted by hand (rowfmt.h), like the CSV rows. Measured here (10^6 extended

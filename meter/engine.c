@@ -48,12 +48,12 @@ struct engine {
 	uint64_t start_mono;
 	struct traffic_record batch[AGG_BATCH];
 	size_t nbatch;
-	/* engine_owner_path(): the backends belong to the engine thread, so it answers */
+	/* engine_owner_open(): the backends belong to the engine thread, so it answers */
 	pthread_mutex_t ask_lock;
 	pthread_cond_t ask_cond;
 	bool ask_pending;
 	tm_owner_t ask_owner;
-	int ask_ret;
+	int ask_ret;			/* a descriptor or -errno */
 	char ask_path[4096];
 };
 
@@ -183,15 +183,16 @@ static void flush_backends(struct engine *e)
 	}
 }
 
-/* Answer a pending engine_owner_path() on the thread that owns the backends. */
+/* Answer a pending engine_owner_open() on the thread that owns the backends. */
 static void answer(struct engine *e)
 {
 	pthread_mutex_lock(&e->ask_lock);
 	if (e->ask_pending) {
 		e->ask_ret = -ENOENT;
+		e->ask_path[0] = '\0';
 		for (size_t i = 0; i < e->nbackends && e->ask_ret == -ENOENT; i++)
-			if (e->backends[i]->ops->owner_path)
-				e->ask_ret = e->backends[i]->ops->owner_path(
+			if (e->backends[i]->ops->owner_open)
+				e->ask_ret = e->backends[i]->ops->owner_open(
 					e->backends[i], e->ask_owner, e->ask_path,
 					sizeof(e->ask_path));
 		e->ask_pending = false;
@@ -438,7 +439,7 @@ int engine_ignore_del(struct engine *e, size_t idx)
 	return ignore_del(e->ignore, idx);
 }
 
-int engine_owner_path(struct engine *e, tm_owner_t owner, char *buf, size_t len)
+int engine_owner_open(struct engine *e, tm_owner_t owner, char *buf, size_t len)
 {
 	int ret;
 
@@ -459,8 +460,10 @@ int engine_owner_path(struct engine *e, tm_owner_t owner, char *buf, size_t len)
 			pthread_cond_wait(&e->ask_cond, &e->ask_lock);
 	}
 	ret = e->ask_ret;
-	if (!ret && snprintf(buf, len, "%s", e->ask_path) >= (int)len)
+	if (snprintf(buf, len, "%s", e->ask_path) >= (int)len && ret >= 0) {
+		close(ret);
 		ret = -ENAMETOOLONG;
+	}
 	pthread_mutex_unlock(&e->ask_lock);
 	return ret;
 }

@@ -43,8 +43,12 @@ int engine_ignore_add(struct engine *e, const struct ip_prefix *p);
 int engine_ignore_set(struct engine *e, size_t idx, bool on);
 int engine_ignore_del(struct engine *e, size_t idx);
 
-/* Where an owner's rows go (the first backend that keeps a file per owner). 0 or -errno. */
-int engine_owner_path(struct engine *e, tm_owner_t owner, char *buf, size_t len);
+/*
+ * An owner's log (the first backend that keeps a file per owner): its path in buf and a
+ * read-only descriptor the caller closes, or -errno (-EPERM: the name holds a file the meter
+ * did not write).
+ */
+int engine_owner_open(struct engine *e, tm_owner_t owner, char *buf, size_t len);
 
 /* Ask the thread to reopen the backends' files (SIGHUP). Async-signal-safe. */
 void engine_request_reopen(struct engine *e);

@@ -625,20 +625,24 @@ static void cmd_log(struct service *svc, struct client *c, json_object *req)
 	tm_owner_t who = c->uid;
 	char path[PATH_MAX];
 	json_object *o;
-	int fd, ret;
+	int fd;
 
 	if (get_owner_arg(req, "owner", &who) && who != c->uid && !c->trusted) {
 		reply_error(c, "you may read only your own log");
 		return;
 	}
-	ret = engine_owner_path(svc->engine, who, path, sizeof(path));
-	if (ret) {
-		reply_error(c, "no log file: %s", strerror(-ret));
+	fd = engine_owner_open(svc->engine, who, path, sizeof(path));
+	if (fd == -EPERM) {
+		reply_error(c, "%s: not a log this meter wrote (something else holds the name)",
+			    path);
 		return;
 	}
-	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd == -ENOENT && path[0]) {
+		reply_error(c, "%s: no log file yet", path);
+		return;
+	}
 	if (fd < 0) {
-		reply_error(c, "%s: %s", path, strerror(errno));
+		reply_error(c, "no log file: %s", strerror(-fd));
 		return;
 	}
 	if (c->pass_fd >= 0)

@@ -286,6 +286,24 @@ some_traffic() {
 	! grep -qi 'write error' "$TMP/stderr"
 }
 
+@test "tmtop log hands out only a log the meter wrote, never a file planted at its name" {
+	local n=$TMP/traffic_user_lo_$TM_UID_A.log
+	start_meter --user root
+	# B plants A's log before A has sent anything
+	as "$TM_UID_B" "" sh -c "echo 'out,999,6.6.6.6,6.6.6.6,1.000000000,0,999' > '$n'; chmod 644 '$n'"
+	run as "$TM_UID_A" "" "$TOP" log --socket "$SOCKET"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"not a log this meter wrote"* ]]
+	[[ "$output" != *6.6.6.6* ]]
+	# once A sends, the meter writes a file of its own, and that is what A gets
+	tm_traffic "$TM_UID_A" udp-send 4 127.0.0.1 9 3 100
+	sleep 0.4
+	as "$TM_UID_A" "" "$TOP" log --socket "$SOCKET" > "$TMP/mine"
+	stop_meter
+	[ "$(grep -c '^out,128,' "$TMP/mine")" -eq 3 ]
+	! grep -q '6\.6\.6\.6' "$TMP/mine"
+}
+
 @test "the default log directory: the meter's and the tmtop group's only, not even stat for others" {
 	[ ! -e /var/log/tmtop ] || skip "/var/log/tmtop exists on this machine: not touching it"
 	need_group

@@ -254,7 +254,7 @@ static int count_names(const struct fixture *fx, const char *prefix, char *first
 /*
  * The fallback file of an owner: the one name traffic_user_lo_<tok>.XXXXXXXX.log in the
  * directory, eight characters of the unguessable set in the middle. It is also what
- * owner_path() reports while the backend is open.
+ * owner_open() hands out while the backend is open.
  */
 static void fallback_of(const struct fixture *fx, const char *tok, char *path, size_t len)
 {
@@ -273,12 +273,20 @@ static void fallback_of(const struct fixture *fx, const char *tok, char *path, s
 		assert_non_null(strchr(set, mid[i]));
 }
 
+/* owner_open() names want and hands out that very file, read-only. */
 static void expect_owner_path(tm_owner_t owner, const char *want)
 {
 	char buf[PATH_MAX];
+	struct stat a, b;
+	int fd = be->ops->owner_open(be, owner, buf, sizeof(buf));
 
-	assert_int_equal(be->ops->owner_path(be, owner, buf, sizeof(buf)), 0);
+	assert_true(fd >= 0);
 	assert_string_equal(buf, want);
+	assert_int_equal(fstat(fd, &a), 0);
+	assert_int_equal(stat(want, &b), 0);
+	assert_true(a.st_ino == b.st_ino && a.st_dev == b.st_dev);
+	assert_int_equal(fcntl(fd, F_GETFL) & O_ACCMODE, O_RDONLY);
+	close(fd);
 }
 
 /* Is path open in this process? (/proc/self/fd, so the LRU is seen from outside.) */
@@ -861,7 +869,7 @@ static void test_multi_uid(void **state)
 static void test_owner_file_names(void **state)
 {
 	struct fixture *fx = *state;
-	char path[128], want[160];
+	char path[160], want[160], other[160];
 
 	start(fx, 0);
 	assert_int_equal(put(NOSOCK, TM_DIR_IN, 11), 0);
@@ -871,10 +879,29 @@ static void test_owner_file_names(void **state)
 	expect_owner_path(NOSOCK, want);
 	snprintf(want, sizeof(want), "%s/traffic_user_lo_kernel.log", fx->dir);
 	expect_owner_path(KERNEL, want);
-	/* An owner not seen yet: where its file would be. */
+	/* An owner not seen yet: where its file would be, and there is none. */
 	snprintf(want, sizeof(want), "%s/traffic_user_lo_4242.log", fx->dir);
-	expect_owner_path(4242, want);
-	assert_int_equal(be->ops->owner_path(be, 4242, want, 10), -ENAMETOOLONG);
+	assert_int_equal(be->ops->owner_open(be, 4242, path, sizeof(path)), -ENOENT);
+	assert_string_equal(path, want);
+	assert_int_equal(be->ops->owner_open(be, 4242, path, 10), -ENAMETOOLONG);
+	/* Whatever someone planted at that name is not handed out as the owner's log. */
+	spit(want, "out,1,6.6.6.6,6.6.6.6,1.000000000,0,1\n");
+	if (geteuid() == 0) {
+		assert_int_equal(chown(want, 4242, 4242), 0);
+		assert_int_equal(be->ops->owner_open(be, 4242, path, sizeof(path)), -EPERM);
+		assert_int_equal(chown(want, 0, 0), 0);
+	}
+	snprintf(other, sizeof(other), "%s/hardlink", fx->dir);
+	assert_int_equal(link(want, other), 0);
+	assert_int_equal(be->ops->owner_open(be, 4242, path, sizeof(path)), -EPERM);
+	assert_int_equal(unlink(other), 0);
+	assert_int_equal(unlink(want), 0);
+	assert_int_equal(mkfifo(want, 0600), 0);
+	assert_int_equal(be->ops->owner_open(be, 4242, path, sizeof(path)), -EPERM);
+	assert_int_equal(unlink(want), 0);
+	assert_int_equal(symlink("/etc/passwd", want), 0);
+	assert_int_equal(be->ops->owner_open(be, 4242, path, sizeof(path)), -ELOOP);
+	assert_int_equal(unlink(want), 0);
 	/* describe() names the pattern, for people. */
 	snprintf(want, sizeof(want), "%s/traffic_user_lo_<uid>.log", fx->dir);
 	assert_int_equal(be->ops->describe(be, path, sizeof(path)), strlen(want));
