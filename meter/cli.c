@@ -368,11 +368,10 @@ void cli_meter_usage(FILE *out, bool log_short)
 	fprintf(out,
 		"Metering and logging:\n"
 		"  %s--log-dir DIR      where the log files go (default " TM_DEFAULT_LOG_DIR ";\n"
-		"                         -d /tmp gives the original /tmp/traffic_user_* layout)\n"
+		"                         %s /tmp gives the original /tmp/traffic_user_* layout)\n"
 		"  %s--ignore-file FILE ignore list in list syntax, replacing the built-in one\n"
 		"      --ignore-mode MODE peer (remote address ignored, default), both or any\n"
-		"      --iface IFNAME     count only packets through this interface of this\n"
-		"                         network namespace\n"
+		"%s"
 		"  %s--output LIST      backends, comma-separated: %s (default csv)\n"
 		"      --log-format F     csv columns: standard (the seed's 7, default) or extended\n"
 		"                         (+ proto,sport,dport,pid,comm,cgroup; in flows too)\n"
@@ -399,9 +398,14 @@ void cli_meter_usage(FILE *out, bool log_short)
 		"  -Z, --user NAME        run as NAME once the programs are loaded (default "
 		TM_DEFAULT_USER ";\n"
 		"                         --user root keeps root)\n"
-		"      --verbose          print libbpf debug messages\n",
-		log_short ? "-d, " : "    ", log_short ? "-i, " : "    ", log_short ? "-o, " : "    ",
-		backend_names(), TM_DEFAULT_RING_MB, TM_BATCH_EVENTS, TM_MAX_OWNERS);
+		"  %s--verbose          print libbpf debug messages\n",
+		log_short ? "-d, " : "    ", log_short ? "-d" : "--log-dir", log_short ? "-i, " : "    ",
+		/* tmtop lists -i, --iface among its own options */
+		log_short ? "      --iface IFNAME     count only packets through this interface of this\n"
+			    "                         network namespace\n" : "",
+		log_short ? "-o, " : "    ",
+		backend_names(), TM_DEFAULT_RING_MB, TM_BATCH_EVENTS, TM_MAX_OWNERS,
+		log_short ? "-v, " : "    ");
 }
 
 int cli_load_ignore(const struct meter_cli *m, struct iplist *list, char *err, size_t errlen)

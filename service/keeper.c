@@ -443,7 +443,8 @@ static void *run(void *arg)
 		bool write;
 
 		clock_gettime(CLOCK_MONOTONIC, &until);
-		until.tv_sec += TICK_S;
+		/* a --history-interval under the tick is kept too */
+		until.tv_sec += k->o.interval_s < TICK_S ? (time_t)k->o.interval_s : TICK_S;
 		while (!k->stop && pthread_cond_timedwait(&k->cond, &k->lock, &until) != ETIMEDOUT)
 			;
 		if (k->stop)

@@ -286,11 +286,18 @@ static void draw_ignore(struct tui *t)
 {
 	char title[200];
 
+	if (t->snap.restricted) {
+		/* The meter shows the list only to root and the group tmtop. */
+		draw_pane(t, &t->panes[VIEW_IGNORE], "Ignore list", "kept by the meter: only root "
+			  "and the group tmtop see it");
+		return;
+	}
 	snprintf(title, sizeof(title), "Ignore list: %zu of %zu active. Ignored packets are "
 		 "neither counted nor logged.%s", t->snap.ignore_active, t->snap.nignore,
 		 t->src->may_edit ? "" : " (read-only: only root edits it)");
-	draw_pane(t, &t->panes[VIEW_IGNORE], title, "the list is empty: nothing is ignored (a adds "
-		  "an entry)");
+	draw_pane(t, &t->panes[VIEW_IGNORE], title, t->src->may_edit ?
+		  "the list is empty: nothing is ignored (a adds an entry)" :
+		  "the list is empty: nothing is ignored");
 }
 
 /* ---- history ------------------------------------------------------------------------------ */
@@ -470,8 +477,8 @@ static const char *const help_keys[][2] = {
 
 static const char *const help_owner[] = {
 	"A packet belongs to the real uid of its socket, whatever user or network namespace",
-	"the process runs in. (no socket): packets without a full socket (e.g. TIME_WAIT",
-	"replies). (kernel): what the kernel sends by itself (ICMP errors, resets).",
+	"the process runs in. (kernel): what the kernel sends from sockets of its own (ICMP",
+	"errors, resets). (no socket): a packet with no socket to charge (rare).",
 	"[netns N]: a peer seen inside another network namespace; its address is that",
 	"namespace's, not the host's. Totals are exact kernel counters; peers, processes",
 	"and connections are exact up to their bound, the rest is one exact \"other\" row.",
