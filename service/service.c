@@ -729,7 +729,12 @@ static void handle_line(struct service *svc, struct client *c, const char *line,
 		reply_error(c, "%s", err);
 		return;
 	}
-	if (!json_object_object_get_ex(req, "cmd", &j) || !json_object_is_type(j, json_type_string))
+	if (json_object_object_get_ex(req, "v", &j) &&
+	    (!json_object_is_type(j, json_type_int) || json_object_get_int64(j) != PROTO_VERSION))
+		reply_error(c, "protocol version %s is not spoken here (this meter speaks %d)",
+			    json_object_to_json_string(j), PROTO_VERSION);
+	else if (!json_object_object_get_ex(req, "cmd", &j) ||
+		 !json_object_is_type(j, json_type_string))
 		reply_error(c, "a request needs \"cmd\": hello, snapshot, history, ignore-add, "
 			    "ignore-set, ignore-del or log");
 	else if (!strcmp(cmd = json_object_get_string(j), "hello"))

@@ -126,8 +126,10 @@ some_traffic() {
 	ask 0 "" '{"v":1,"cmd":"ignore-del","prefix":"127.0.0.9"}' | jq -e '.ok'
 	ask 0 "" '{"v":1,"cmd":"snapshot"}' | jq -e '.snapshot.ignore == []'
 	# bad requests: one line each, the connection goes on
-	ask 0 "" 'not json' '{"v":1}' '{"v":1,"cmd":"nope"}' '{"v":1,"cmd":"hello"}' > "$TMP/bad"
-	[ "$(jq -s 'map(.ok) == [false, false, false, true]' "$TMP/bad")" = true ]
+	ask 0 "" 'not json' '{"v":1}' '{"v":1,"cmd":"nope"}' '{"v":2,"cmd":"hello"}' \
+		'{"v":"1","cmd":"hello"}' '{"cmd":"hello"}' '{"v":1,"cmd":"hello"}' > "$TMP/bad"
+	[ "$(jq -s 'map(.ok) == [false, false, false, false, false, true, true]' "$TMP/bad")" = true ]
+	sed -n 4p "$TMP/bad" | jq -e '.error | test("version 2 is not spoken here")'
 	stop_meter
 }
 
