@@ -98,7 +98,7 @@ static long period_secs(const char *period)
 
 static void rule(void)
 {
-	printf("    -----------------+--------------+--------------+--------------+--------------\n");
+	printf("    -----------------+--------------+--------------+--------------+---------------\n");
 }
 
 static void who(json_object *u, char *buf, size_t len)
@@ -136,7 +136,7 @@ static void print_user(json_object *u, const char *period, time_t now)
 
 	who(u, head, sizeof(head));
 	printf("\n %s\n\n", head);
-	printf("    %16s |%13s |%13s |%13s |%13s\n", row_head(period), "rx", "tx", "total",
+	printf("    %16s |%13s |%13s |%13s | %14s\n", row_head(period), "rx", "tx", "total",
 	       "avg. rate");
 	rule();
 	if (json_object_object_get_ex(u, "rows", &rows)) {
@@ -148,7 +148,7 @@ static void print_user(json_object *u, const char *period, time_t now)
 			double span = now > start && now - start < secs ? (double)(now - start) :
 				      (double)secs;
 
-			printf("    %16s |%13s |%13s |%13s |%13s\n", jstr(row, "label"),
+			printf("    %16s |%13s |%13s |%13s | %14s\n", jstr(row, "label"),
 			       units(a, sizeof(a), in), units(b, sizeof(b), out),
 			       units(c, sizeof(c), in + out),
 			       rate_units(r, sizeof(r), (double)(in + out), span));
