@@ -3,6 +3,7 @@
 #include <ctype.h>
 #include <stdio.h>
 #include <string.h>
+#include <wchar.h>
 #include "tui/format.h"
 #include <linux/types.h>
 #include "traffic_meter.h"
@@ -103,31 +104,59 @@ char *fmt_sanitize(char *buf, size_t len, const char *src)
 	return buf;
 }
 
+/*
+ * The columns of the character at s (sanitized UTF-8) as the terminal draws it: wcwidth() in
+ * the screen's locale, so a CJK name takes two columns as ncurses gives it; 1 where the locale
+ * does not know the character. *n gets its length in bytes.
+ */
+static int char_cols(const char *s, size_t *n)
+{
+	unsigned char c = (unsigned char)*s;
+	wchar_t wc;
+	int w;
+
+	if (c < 0x80) {
+		*n = 1;
+		return 1;
+	}
+	*n = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : 2;
+	wc = (wchar_t)(c & (0x7f >> *n));
+	for (size_t i = 1; i < *n; i++) {
+		if (((unsigned char)s[i] & 0xc0) != 0x80) {
+			*n = i;		/* not sanitized after all: one column a byte */
+			return 1;
+		}
+		wc = (wc << 6) | ((unsigned char)s[i] & 0x3f);
+	}
+	w = wcwidth(wc);
+	return w < 0 ? 1 : w;
+}
+
 int fmt_width(const char *s)
 {
 	int w = 0;
+	size_t n;
 
-	for (; *s; s++)
-		w += ((unsigned char)*s & 0xc0) != 0x80;
+	for (; *s; s += n)
+		w += char_cols(s, &n);
 	return w;
 }
 
 /*
- * Byte offset after the first `cols` characters of s (sanitized UTF-8) that also fit in `room`
- * bytes: a cut never splits a character.
+ * Byte offset after the characters of s (sanitized UTF-8) that fill at most `cols` columns and
+ * `room` bytes: a cut never splits a character, nor a wide one across the edge.
  */
 static size_t cut_at(const char *s, int cols, size_t room)
 {
-	size_t i = 0;
+	size_t i = 0, n;
+	int c = 0, w;
 
-	for (int c = 0; s[i] && c < cols; c++) {
-		size_t j = i + 1;
-
-		while (((unsigned char)s[j] & 0xc0) == 0x80)
-			j++;
-		if (j > room)
+	while (s[i]) {
+		w = char_cols(s + i, &n);
+		if (c + w > cols || i + n > room)
 			break;
-		i = j;
+		c += w;
+		i += n;
 	}
 	return i;
 }
@@ -174,10 +203,13 @@ char *fmt_trunc_left(char *buf, size_t len, const char *src, int width)
 		width = 0;
 	if ((w <= width && n < len) || width == 0 || len < 2)
 		return fmt_trunc(buf, len, tmp, width);
-	/* The last width - 1 characters that fit after the '~'. */
-	off = cut_at(tmp, w > width - 1 ? w - (width - 1) : 0, n);
-	while (n - off + 2 > len)
-		off += cut_at(tmp + off, 1, n - off);
+	/* The last characters that fit in width - 1 columns and the buffer after the '~'. */
+	for (off = 0; tmp[off] && (w > width - 1 || n - off + 2 > len);) {
+		size_t step;
+
+		w -= char_cols(tmp + off, &step);
+		off += step;
+	}
 	buf[0] = '~';
 	memcpy(buf + 1, tmp + off, n - off + 1);
 	return buf;

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <setjmp.h>
+#include <locale.h>
 #include <string.h>
 #include <cmocka.h>
 #include <curses.h>
@@ -154,6 +155,35 @@ static void test_trunc(void **state)
 	assert_string_equal(fmt_trunc_left(b, sizeof(b), "/tmp/x.log", 1), "~");
 	assert_string_equal(fmt_trunc_left(b, sizeof(b), "/tmp/x.log", 0), "");
 	assert_string_equal(fmt_trunc_left(b, 5, "/tmp/x.log", 20), "~log");
+}
+
+/*
+ * In a UTF-8 locale (as tmtop runs: setlocale(LC_ALL, "")), widths are the terminal's columns:
+ * a CJK or emoji character takes two, and a cut never leaves half of one at the edge.
+ */
+static void test_wide_chars(void **state)
+{
+	char b[32];
+
+	if (!setlocale(LC_CTYPE, "C.UTF-8"))
+		skip();
+	/* two wide characters (U+5F20 U+4E09), an emoji, e and a combining accent */
+	assert_int_equal(fmt_width("\xe5\xbc\xa0\xe4\xb8\x89"), 4);
+	assert_int_equal(fmt_width("\xf0\x9f\x98\x80!"), 3);
+	assert_int_equal(fmt_width("e\xcc\x81"), 1);
+	assert_string_equal(fmt_trunc(b, sizeof(b), "\xe5\xbc\xa0\xe4\xb8\x89", 4),
+			    "\xe5\xbc\xa0\xe4\xb8\x89");
+	/* 3 columns: one wide character and the '~', never a wide one over the edge */
+	assert_string_equal(fmt_trunc(b, sizeof(b), "\xe5\xbc\xa0\xe4\xb8\x89x", 3),
+			    "\xe5\xbc\xa0~");
+	assert_string_equal(fmt_trunc(b, sizeof(b), "\xe5\xbc\xa0\xe4\xb8\x89x", 2), "~");
+	assert_int_equal(fmt_width(fmt_trunc(b, sizeof(b), "a\xe5\xbc\xa0\xe4\xb8\x89", 4)), 4);
+	/* keeping the end: at most width columns, and it ends */
+	assert_string_equal(fmt_trunc_left(b, sizeof(b), "x\xe5\xbc\xa0\xe4\xb8\x89", 4),
+			    "~\xe4\xb8\x89");
+	assert_string_equal(fmt_trunc_left(b, sizeof(b), "\xe5\xbc\xa0\xe4\xb8\x89", 2), "~");
+	assert_string_equal(fmt_trunc_left(b, 4, "\xe5\xbc\xa0\xe4\xb8\x89", 10), "~");
+	setlocale(LC_CTYPE, "C");
 }
 
 /* Widths count characters, a cut never splits one, and control bytes never pass. */
@@ -1282,6 +1312,7 @@ int main(void)
 		cmocka_unit_test(test_sanitize),
 		cmocka_unit_test(test_trunc),
 		cmocka_unit_test(test_trunc_utf8),
+		cmocka_unit_test(test_wide_chars),
 		cmocka_unit_test(test_elapsed),
 		cmocka_unit_test(test_addr_token),
 		cmocka_unit_test(test_table_find),
