@@ -214,7 +214,8 @@ static __always_inline void count_bytes(__u64 owner, __u8 dir, __u32 bytes)
 		struct tm_counters zero = {};
 
 		/* EEXIST from a racing CPU is fine: the lookup below finds its entry. */
-		bpf_map_update_elem(&owner_counters, &owner, &zero, BPF_NOEXIST);
+		if (!bpf_map_update_elem(&owner_counters, &owner, &zero, BPF_NOEXIST))
+			count_stat(TM_STAT_OWNER_NEW);
 		c = bpf_map_lookup_elem(&owner_counters, &owner);
 		if (!c) {
 			/* Full until user space evicts an idle owner: keep the grand total exact. */

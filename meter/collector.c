@@ -44,6 +44,8 @@ struct collector {
 	bool backlog;			/* the last drain stopped on its budget */
 	bool batch_ok;			/* the kernel takes BPF_MAP_LOOKUP_BATCH on this map */
 	size_t nowners;			/* owners at the last read */
+	uint64_t added_at_read;		/* TM_STAT_OWNER_NEW when that read started */
+	__u64 *stat_vals;		/* ncpus values of one stats slot */
 	const struct collector_handlers *h;	/* set for the duration of one drain */
 };
 
@@ -211,6 +213,12 @@ int collector_open(struct collector **out, const struct collector_opts *opts, ch
 	if (c->ncpus <= 0) {
 		ret = c->ncpus ? c->ncpus : -EINVAL;
 		snprintf(err, errlen, "cannot count CPUs: %s", strerror(-ret));
+		goto cleanup;
+	}
+	c->stat_vals = calloc((size_t)c->ncpus, sizeof(*c->stat_vals));
+	if (!c->stat_vals) {
+		ret = -ENOMEM;
+		snprintf(err, errlen, "out of memory");
 		goto cleanup;
 	}
 	c->host_netns = own_netns();
@@ -462,12 +470,28 @@ static int read_one_by_one(struct collector *c, int fd, struct owner_total **res
 	return 0;
 }
 
+/* Entries the kernel ever added to the owner table (TM_STAT_OWNER_NEW); 0 if unreadable. */
+static uint64_t owners_added(struct collector *c)
+{
+	__u32 key = TM_STAT_OWNER_NEW;
+	uint64_t sum = 0;
+
+	if (!c->stat_vals || bpf_map_lookup_elem(bpf_map__fd(c->skel->maps.stats), &key,
+						 c->stat_vals))
+		return 0;
+	for (int cpu = 0; cpu < c->ncpus; cpu++)
+		sum += c->stat_vals[cpu];
+	return sum;
+}
+
 int collector_read_counters(struct collector *c, struct owner_total **out)
 {
 	int fd = bpf_map__fd(c->skel->maps.owner_counters);
 	struct owner_total *res = NULL;
 	size_t n = 0, cap = 0;
 	int ret = -EINVAL;
+	/* Before the walk: an entry added during it is counted twice, never missed. */
+	uint64_t added = owners_added(c);
 
 	*out = NULL;
 	if (c->batch_ok) {
@@ -484,6 +508,7 @@ int collector_read_counters(struct collector *c, struct owner_total **out)
 		return ret;
 	}
 	c->nowners = n;
+	c->added_at_read = added;
 	*out = res;
 	return (int)n;
 }
@@ -491,6 +516,13 @@ int collector_read_counters(struct collector *c, struct owner_total **out)
 size_t collector_owner_count(const struct collector *c)
 {
 	return c->nowners;
+}
+
+size_t collector_owner_estimate(struct collector *c)
+{
+	uint64_t added = owners_added(c);
+
+	return c->nowners + (added > c->added_at_read ? (size_t)(added - c->added_at_read) : 0);
 }
 
 int collector_evict(struct collector *c, tm_owner_t owner, struct owner_total *final)
@@ -574,5 +606,6 @@ void collector_close(struct collector *c)
 	traffic_meter_bpf__destroy(c->skel);
 	if (c->cgroup_fd >= 0)
 		close(c->cgroup_fd);
+	free(c->stat_vals);
 	free(c);
 }

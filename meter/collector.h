@@ -86,6 +86,13 @@ int collector_read_counters(struct collector *c, struct owner_total **out);
 size_t collector_owner_count(const struct collector *c);
 
 /*
+ * At least the number of owners in the kernel's table now, without reading it: the last
+ * read's count, less the evictions since, plus the entries the kernel has added since (one
+ * map lookup). It sees the table fill between two reads.
+ */
+size_t collector_owner_estimate(struct collector *c);
+
+/*
  * Remove one owner from the kernel's table atomically and return what it had counted, so no
  * packet between the read and the removal is lost; its next packet starts a new entry at 0.
  * 0, -ENOENT if it was not there, or -errno.
