@@ -70,7 +70,8 @@ struct csv_file {
 	size_t used;			/* bytes in buf */
 	size_t cap;			/* bytes buf holds: from start_buf, grown up to bufsz */
 	char *buf;			/* while open */
-	char name[NAME_MAX + 1];	/* the file's name in the directory */
+	char *name;			/* the file's name in the directory (malloc'd: most are
+					 * 30 bytes, and every owner ever seen keeps an entry) */
 	struct csv_file *newer, *older;	/* the open files, most recently written first */
 	UT_hash_handle hh;
 };
@@ -684,7 +685,7 @@ static int make_fallback(struct csv *c, struct csv_file *f)
 	unsigned char rnd[8];
 
 	for (int attempt = 0; attempt < 64; attempt++) {
-		char sfx[9];
+		char sfx[9], name[NAME_MAX + 1], *copy;
 		int fd;
 
 		if (getrandom(rnd, sizeof(rnd), GRND_NONBLOCK) != sizeof(rnd))
@@ -693,14 +694,20 @@ static int make_fallback(struct csv *c, struct csv_file *f)
 		for (size_t i = 0; i < 8; i++)
 			sfx[i] = set[rnd[i] % (sizeof(set) - 1)];
 		sfx[8] = '\0';
-		snprintf(f->name, sizeof(f->name), "traffic_user_%s_%s.%s.log", c->nic,
+		snprintf(name, sizeof(name), "traffic_user_%s_%s.%s.log", c->nic,
 			 owner_token(f->owner, tok, sizeof(tok)), sfx);
-		fd = open_name(c, f->name, O_CREAT | O_EXCL);
+		copy = strdup(name);
+		if (!copy)
+			return -ENOMEM;
+		fd = open_name(c, name, O_CREAT | O_EXCL);
 		if (fd >= 0) {
 			close(fd);
+			free(f->name);
+			f->name = copy;
 			f->fallback = true;
 			return 0;
 		}
+		free(copy);
 		if (errno != EEXIST && errno != ELOOP && errno != EISDIR)
 			return -errno;
 	}
@@ -1039,6 +1046,7 @@ static void free_all(struct csv *c)
 	HASH_ITER(hh, c->files, f, tmp) {
 		file_close(c, f);
 		HASH_DEL(c->files, f);
+		free(f->name);
 		free(f);
 	}
 	c->last = NULL;
@@ -1178,6 +1186,7 @@ static bool buf_grow(struct csv *c, struct csv_file *f)
 
 static struct csv_file *file_get(struct csv *c, tm_owner_t owner)
 {
+	char name[NAME_MAX + 1];
 	struct csv_file *f;
 
 	HASH_FIND(hh, c->files, &owner, sizeof(owner), f);
@@ -1188,10 +1197,16 @@ static struct csv_file *file_get(struct csv *c, tm_owner_t owner)
 		return NULL;
 	f->owner = owner;
 	f->fd = -1;
-	file_std_name(c, owner, f->name, sizeof(f->name));
+	file_std_name(c, owner, name, sizeof(name));
+	f->name = strdup(name);
+	if (!f->name) {
+		free(f);
+		return NULL;
+	}
 	hash_oom = false;
 	HASH_ADD(hh, c->files, owner, sizeof(f->owner), f);
 	if (hash_oom) {
+		free(f->name);
 		free(f);
 		return NULL;
 	}
