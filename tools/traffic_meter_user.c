@@ -61,10 +61,11 @@ static void print_summary(const struct snapshot *s)
 	}
 	for (size_t i = 0; i < s->nusers; i++) {
 		const struct snap_user *u = &s->users[i];
-		char tok[OWNER_TOKEN_LEN];
+		char tok[OWNER_TOKEN_LEN], name[64];
 
 		fprintf(stderr, "  uid %-6s %-16s in %llu B (%llu pkts)  out %llu B (%llu pkts)\n",
-			owner_token(u->owner, tok, sizeof(tok)), owner_name(u->owner),
+			owner_token(u->owner, tok, sizeof(tok)),
+			owner_name_r(u->owner, name, sizeof(name)),
 			(unsigned long long)u->bytes[TM_DIR_IN],
 			(unsigned long long)u->packets[TM_DIR_IN],
 			(unsigned long long)u->bytes[TM_DIR_OUT],
