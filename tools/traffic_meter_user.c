@@ -55,6 +55,9 @@ static void print_summary(const struct snapshot *s)
 		if (b->not_written)
 			fprintf(stderr, "; %llu rows not written (below the free-space floor)",
 				(unsigned long long)b->not_written);
+		if (b->rotations)
+			fprintf(stderr, "; %llu files rotated (--max-file-size)",
+				(unsigned long long)b->rotations);
 		fputc('\n', stderr);
 		if (b->remark[0])
 			fprintf(stderr, PROG ": %s: note: %s\n", s->logs[i].name, b->remark);
