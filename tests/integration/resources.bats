@@ -53,7 +53,7 @@ flood() {
 	sort -n "$TMP/manifest" > "$TMP/expected"
 }
 
-# stop_meter: SIGINT once every row is in; HWM_KIB is the last VmHWM seen while it stopped,
+# stop_meter: SIGINT once every row is in; HWM_KIB is the highest VmHWM seen while it stopped,
 # descriptors are sampled until it is gone, STOP_S is how long the stop took.
 stop_meter() {
 	local h n t0 t1 rc=0
@@ -63,7 +63,7 @@ stop_meter() {
 	kill -INT "$METER"
 	while kill -0 "$METER" 2>/dev/null; do
 		h=$(awk '/^VmHWM:/ { print $2 }' "/proc/$METER/status" 2>/dev/null)
-		[ -n "$h" ] && HWM_KIB=$h
+		[ "${h:-0}" -gt "$HWM_KIB" ] && HWM_KIB=$h
 		n=$(fds_of "$METER")
 		[ "$n" -gt "$PEAK_FDS" ] && PEAK_FDS=$n
 		sleep 0.02
