@@ -62,7 +62,7 @@ stop_meter() {
 	t0=$(date +%s%N)
 	kill -INT "$METER"
 	while kill -0 "$METER" 2>/dev/null; do
-		h=$(awk '/^VmHWM:/ { print $2 }' "/proc/$METER/status" 2>/dev/null)
+		h=$(awk '/^VmHWM:/ { print $2 }' "/proc/$METER/status" 2>/dev/null || true)
 		[ "${h:-0}" -gt "$HWM_KIB" ] && HWM_KIB=$h
 		n=$(fds_of "$METER")
 		[ "$n" -gt "$PEAK_FDS" ] && PEAK_FDS=$n
