@@ -10,7 +10,7 @@ want=${TMTOP_DEPS:-all}
 apt_build=(make gcc clang pkg-config libbpf-dev libelf-dev zlib1g-dev libncurses-dev uthash-dev libjson-c-dev libsqlite3-dev)
 apt_tools=(bpftool)
 # libclang-rt-dev: the default clang's sanitizer and libFuzzer runtimes (libclang-rt-14-dev on
-# Debian 12), for make fuzz and the fuzz suite of make test.
+# Debian 12), for make fuzz, the fuzz suite and the sanitized pass (built by clang) of make test.
 apt_test=(libcmocka-dev bats tmux iproute2 procps util-linux python3 iperf3 psmisc jq
 	  libclang-rt-dev)
 apt_bench=(nethogs iftop time)
