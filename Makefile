@@ -150,10 +150,28 @@ $(OUTPUT)/tests/%: tests/bpf/%.c $(LIBMETER) $(OUTPUT)/traffic_meter.skel.h | $(
 
 tests: all $(UNIT_TESTS) $(BPF_TESTS) fuzzers-if-possible
 
-# The README's test command: install what is missing, build, run the whole suite.
+# What the sanitized pass of "make test" runs (built with SANITIZE=1): the programs and the
+# cmocka tests; the fuzzers are ASan+UBSan builds of their own already.
+sanitized-tests: all $(UNIT_TESTS) $(BPF_TESTS)
+
+# The README's test command (and CI's): install what is missing, build, run the whole suite.
+# That is every suite against the normal build, then the unit, BPF, integration and TUI suites
+# again against a build with ASan and UBSan, no recovery (.output-san; tests/run.sh says why the
+# fuzzers and the bench smoke are left out), in one run with one closing line; any sanitizer
+# report fails it. TEST_SANITIZED=0 leaves the second pass out; "make test SANITIZE=1" runs
+# every suite against the sanitized build only.
+TEST_SANITIZED ?= 1
+ifeq ($(SANITIZE)$(TEST_SANITIZED),1)
+test: deps
+	$(MAKE) tests
+	$(MAKE) SANITIZE=1 sanitized-tests
+	TM_SAN_PASS=1 TM_SAN_BIN_DIR=$(abspath .output-san) \
+		TM_SAN_TEST_DIR=$(abspath .output-san/tests) tests/run.sh
+else
 test: deps
 	$(MAKE) tests
 	tests/run.sh
+endif
 
 check: tests
 	tests/run.sh
