@@ -242,6 +242,8 @@ EOF2
 	grep -qE '^CapEff:\s+0+$' "/proc/$METER/status"
 	grep -qE '^CapPrm:\s+0+$' "/proc/$METER/status"
 	grep -qE '^NoNewPrivs:\s+1$' "/proc/$METER/status"
+	# not dumpable: another process of the same user can neither look inside nor take its fds
+	! as 65534 "" ls "/proc/$METER/fd" 2>/dev/null
 	# a new user's file, created after the switch
 	tm_traffic "$TM_UID_A" udp-send 4 127.0.0.1 9 4 100
 	sleep 0.3
