@@ -298,8 +298,8 @@ mon_csvflows()
 	mon_logger "$1" -o csv,flows
 }
 
-# Rotation alone and rotation with gzip (issue 10): at 50 MB/s of CSV a 16 MiB limit rotates
-# about three times a second, so the gzip thread works through the whole flood.
+# Rotation alone and rotation with gzip (issue 10): at 25-50 MB/s of CSV a 16 MiB limit rotates
+# one to three times a second, so the gzip thread works through the whole flood.
 mon_rotate()
 {
 	mon_logger "$1" --max-file-size 16M
@@ -795,7 +795,7 @@ print_compress()
 	[[ " $CONFIGS " == *" compress "* || " $CONFIGS " == *" rotate "* ]] || return 0
 	echo
 	echo "## Rotation and compression (issue 10)"
-	echo "The same loads and rounds. \`--max-file-size 16M\` rotates the CSV about three times a second at"
+	echo "The same loads and rounds. \`--max-file-size 16M\` rotates the CSV once to three times a second at"
 	echo "these rates; with \`--compress\` a thread of the logger gzips (level 1) each rotated file while the"
 	echo "next one fills. CPU = the whole traffic_meter_user process (the gzip thread included), medians;"
 	echo "per 100k events/s = that CPU over the events it logged, so runs at different rates compare."
