@@ -42,6 +42,7 @@ LDLIBS_BPF := $(shell pkg-config --libs libbpf 2>/dev/null || echo -lbpf) -lelf 
 LDLIBS_CURSES := $(shell pkg-config --libs ncursesw 2>/dev/null || echo -lncursesw)
 LDLIBS_JSON := $(shell pkg-config --libs json-c 2>/dev/null || echo -ljson-c)
 LDLIBS_SQLITE := $(shell pkg-config --libs sqlite3 2>/dev/null || echo -lsqlite3)
+LDLIBS_MHD := $(shell pkg-config --libs libmicrohttpd 2>/dev/null || echo -lmicrohttpd)
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Ibpf -I$(OUTPUT) \
 	      $(if $(MULTIARCH),-I/usr/include/$(MULTIARCH))
 
@@ -57,7 +58,7 @@ LIBMETER    := $(OUTPUT)/libmeter.a
 LIBSERVICE  := $(OUTPUT)/libservice.a
 LIBTUI      := $(OUTPUT)/libtui.a
 LIBS_ALL    := $(LIBTUI) $(LIBSERVICE) $(LIBMETER)
-LDLIBS_ALL  := $(LDLIBS_JSON) $(LDLIBS_SQLITE) $(LDLIBS_CURSES) $(LDLIBS_BPF) -lpthread -lm
+LDLIBS_ALL  := $(LDLIBS_JSON) $(LDLIBS_SQLITE) $(LDLIBS_MHD) $(LDLIBS_CURSES) $(LDLIBS_BPF) -lpthread -lm
 
 UNIT_TESTS  := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(wildcard tests/unit/test_*.c))
 BPF_TESTS   := $(patsubst tests/bpf/%.c,$(OUTPUT)/tests/%,$(wildcard tests/bpf/test_*.c))
@@ -77,7 +78,7 @@ export UBSAN_OPTIONS ?= halt_on_error=1:print_stacktrace=1:log_path=$(TM_SAN_LOG
 endif
 
 .PHONY: all clean deps test check run bench screenshots masks tests format fuzzers fuzz \
-	fuzz-ci fuzz-merge fuzzers-if-possible sanitized-tests
+	fuzz-ci fuzz-merge fuzzers-if-possible sanitized-tests install uninstall system-user
 .DELETE_ON_ERROR:
 
 # The sanitized build leaves the root alone: no copy of the BPF object there either.
@@ -128,7 +129,8 @@ $(LIBTUI): $(TUI_OBJ)
 	$(AR) rcs $@ $^
 
 $(BIN)traffic_meter_user: $(OUTPUT)/tools/traffic_meter_user.o $(LIBSERVICE) $(LIBMETER)
-	$(CC) $(LDFLAGS) $(TM_LDFLAGS) $^ $(LDLIBS_JSON) $(LDLIBS_SQLITE) $(LDLIBS_BPF) -lpthread -lm -o $@
+	$(CC) $(LDFLAGS) $(TM_LDFLAGS) $^ $(LDLIBS_JSON) $(LDLIBS_SQLITE) $(LDLIBS_MHD) $(LDLIBS_BPF) \
+		-lpthread -lm -o $@
 
 $(BIN)ipmask_tool: $(OUTPUT)/tools/ipmask_tool.o $(LIBMETER)
 	$(CC) $(LDFLAGS) $(TM_LDFLAGS) $^ $(LDLIBS_BPF) -o $@
@@ -179,8 +181,11 @@ check: tests
 deps:
 	@scripts/deps.sh
 
-run: deps
+# Running needs the build dependencies only, and the user tmtop that the meter drops to.
+run:
+	@TMTOP_DEPS=build scripts/deps.sh
 	$(MAKE) all
+	@$(MAKE) --no-print-directory system-user
 	$(TM_BIN_DIR)/tmtop
 
 bench: deps
@@ -246,6 +251,70 @@ fuzz-ci: fuzzers
 # Add to the checked-in corpus only what "make fuzz" found that adds coverage.
 fuzz-merge: fuzzers
 	tests/fuzz/run.sh --merge
+
+# --- install ---------------------------------------------------------------------------------
+# "make install" puts the programs, man pages, the service unit, its sysusers.d and tmpfiles.d
+# entries, the logrotate configuration and bash completion under PREFIX (DESTDIR for staging;
+# every directory below can be overridden). Without DESTDIR it also creates the user tmtop and
+# the directories, so "systemctl enable --now tmtop" works right after. logrotate only reads
+# /etc/logrotate.d, so that one is under SYSCONFDIR, /etc whatever PREFIX is; systemd,
+# systemd-sysusers and systemd-tmpfiles also read /usr/local/lib.
+PREFIX       ?= /usr/local
+BINDIR       ?= $(PREFIX)/bin
+SBINDIR      ?= $(PREFIX)/sbin
+DATADIR      ?= $(PREFIX)/share
+MANDIR       ?= $(DATADIR)/man
+SYSCONFDIR   ?= /etc
+UNITDIR      ?= $(PREFIX)/lib/systemd/system
+SYSUSERSDIR  ?= $(PREFIX)/lib/sysusers.d
+TMPFILESDIR  ?= $(PREFIX)/lib/tmpfiles.d
+LOGROTATEDIR ?= $(SYSCONFDIR)/logrotate.d
+BASHCOMPDIR  ?= $(DATADIR)/bash-completion/completions
+INSTALL      ?= install
+
+# What install copies, as installed paths (uninstall removes exactly these).
+INSTALLED := $(BINDIR)/tmtop $(BINDIR)/ipmask_tool $(SBINDIR)/traffic_meter_user \
+	$(MANDIR)/man8/tmtop.8 $(MANDIR)/man8/traffic_meter_user.8 $(MANDIR)/man1/ipmask_tool.1 \
+	$(UNITDIR)/tmtop.service $(SYSUSERSDIR)/tmtop.conf $(TMPFILESDIR)/tmtop.conf \
+	$(LOGROTATEDIR)/tmtop $(BASHCOMPDIR)/tmtop $(BASHCOMPDIR)/traffic_meter_user \
+	$(BASHCOMPDIR)/ipmask_tool
+
+install: all
+	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man1 \
+		$(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSUSERSDIR) \
+		$(DESTDIR)$(TMPFILESDIR) $(DESTDIR)$(LOGROTATEDIR) $(DESTDIR)$(BASHCOMPDIR)
+	$(INSTALL) -m 0755 $(BIN)tmtop $(BIN)ipmask_tool $(DESTDIR)$(BINDIR)/
+	$(INSTALL) -m 0755 $(BIN)traffic_meter_user $(DESTDIR)$(SBINDIR)/
+	$(INSTALL) -m 0644 man/tmtop.8 man/traffic_meter_user.8 $(DESTDIR)$(MANDIR)/man8/
+	$(INSTALL) -m 0644 man/ipmask_tool.1 $(DESTDIR)$(MANDIR)/man1/
+	sed 's|@SBINDIR@|$(SBINDIR)|g' dist/tmtop.service.in > $(DESTDIR)$(UNITDIR)/tmtop.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/tmtop.service
+	$(INSTALL) -m 0644 dist/tmtop.sysusers $(DESTDIR)$(SYSUSERSDIR)/tmtop.conf
+	$(INSTALL) -m 0644 dist/tmtop.tmpfiles $(DESTDIR)$(TMPFILESDIR)/tmtop.conf
+	$(INSTALL) -m 0644 dist/tmtop.logrotate $(DESTDIR)$(LOGROTATEDIR)/tmtop
+	$(INSTALL) -m 0644 dist/tmtop.bash-completion $(DESTDIR)$(BASHCOMPDIR)/tmtop
+	ln -sf tmtop $(DESTDIR)$(BASHCOMPDIR)/traffic_meter_user
+	ln -sf tmtop $(DESTDIR)$(BASHCOMPDIR)/ipmask_tool
+ifeq ($(DESTDIR),)
+	scripts/sysusers.sh $(SYSUSERSDIR)/tmtop.conf $(TMPFILESDIR)/tmtop.conf
+	@if [ -d /run/systemd/system ]; then systemctl daemon-reload; fi
+	@echo "installed; start the meter now and at every boot with: systemctl enable --now tmtop"
+endif
+
+# Leaves the logs, the history and the user tmtop, like a package's "remove" (not "purge").
+uninstall:
+ifeq ($(DESTDIR),)
+	@if [ -d /run/systemd/system ] && [ -e $(UNITDIR)/tmtop.service ]; then \
+		systemctl disable --now tmtop.service || true; fi
+endif
+	rm -f $(addprefix $(DESTDIR),$(INSTALLED))
+ifeq ($(DESTDIR),)
+	@if [ -d /run/systemd/system ]; then systemctl daemon-reload; fi
+endif
+
+# The user and directories alone, from the sources: what "make run" needs for its meter.
+system-user:
+	scripts/sysusers.sh dist/tmtop.sysusers dist/tmtop.tmpfiles
 
 format:
 	clang-format -i $(wildcard bpf/*.c bpf/*.h meter/*.[ch] backend/*.[ch] service/*.[ch] tui/*.[ch] tools/*.c tests/*/*.c)

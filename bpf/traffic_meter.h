@@ -39,6 +39,13 @@ enum tm_ignore_mode {
 #define TM_MAX_IGNORE		1024	/* prefixes per family in the ignore tries */
 #define TM_DEFAULT_RING_MB	8	/* ring buffer: ~110k events, >5x a 20 ms drain at 1M events/s */
 
+/*
+ * Packet records are gathered per CPU and reach the ring buffer TM_BATCH_EVENTS at a time, one
+ * reservation for all of them; user space flushes a partial batch on every drain.
+ */
+#define TM_BATCH_EVENTS		32
+#define TM_CPU_UNORDERED	0xffff	/* a record not in its CPU's time order (nested program) */
+
 /* Slots of the per-CPU stats array. */
 enum tm_stat {
 	TM_STAT_RING_FULL = 0,	/* packet events lost: the ring buffer was full */
@@ -72,7 +79,8 @@ struct tm_event {
 	__u8 pad;
 	__u16 sport;		/* host order; 0 unless TCP or UDP */
 	__u16 dport;
-	__u16 pad2;
+	__u16 cpu;		/* the CPU whose records it is in time order with, or
+				 * TM_CPU_UNORDERED */
 	__u32 uid;		/* the socket's sk_uid in the initial user namespace (0 unless USER) */
 	__u64 ts_boot_ns;	/* bpf_ktime_get_boot_ns(); user space adds the boot->wall offset */
 	__u64 cookie;		/* the socket's cookie; 0 without a full socket */
@@ -112,12 +120,37 @@ struct tm_sock_info {
 	__u8 announced;		/* its TM_REC_SOCK reached the ring */
 	__u8 proto;
 	char comm[16];
+	/*
+	 * The ignore list's answer for the last address pair of this socket (for a connected
+	 * socket, every packet's), valid while the list's generation is ign_gen.
+	 */
+	__u64 ign_addrs[4];	/* source then destination, as in struct hdrs */
+	__u32 ign_gen;		/* 0: nothing cached */
+	__u8 ign_family;
+	__u8 ign_result;
+	__u8 pad[2];
 };
 
 /* Per-owner totals, one copy per CPU; monotonic while the entry lives. */
 struct tm_counters {
 	__u64 bytes[2];		/* indexed by TM_DIR_* */
 	__u64 packets[2];
+};
+
+/*
+ * What one CPU has not yet handed over (the CPU's slot in the batch array): the counts of the owner it
+ * saw last, added to owner_counters when the owner changes, and its batch of packet records.
+ * Both go out on every drain (the tm_flush program, run on each CPU). busy is set while a
+ * program on this CPU uses the slot: a program that interrupts it (a softirq over an egress
+ * hook, the flush IPI) sees the flag and goes to the maps directly instead.
+ */
+struct tm_batch {
+	__u32 busy;
+	__u32 count;		/* records in ev[] */
+	__u64 owner;		/* whose counts pending holds */
+	struct tm_counters pending;
+	struct tm_event ev[TM_BATCH_EVENTS];
+	__u8 pad[16];		/* a whole number of cache lines: no CPU writes another's line */
 };
 
 /* LPM trie keys: prefixlen first, as BPF_MAP_TYPE_LPM_TRIE requires. */

@@ -25,6 +25,8 @@ const struct option cli_meter_longopts[] = {
 	{ "compress", no_argument, NULL, OPT_COMPRESS },
 	{ "ring-size", required_argument, NULL, OPT_RING_SIZE },
 	{ "counters-only", no_argument, NULL, OPT_COUNTERS_ONLY },
+	{ "measure-floor", no_argument, NULL, OPT_MEASURE_FLOOR },
+	{ "no-batch", no_argument, NULL, OPT_NO_BATCH },
 	{ "user", required_argument, NULL, OPT_RUN_AS },
 	{ "history-db", required_argument, NULL, OPT_HISTORY_DB },
 	{ "no-history", no_argument, NULL, OPT_NO_HISTORY },
@@ -258,6 +260,13 @@ int cli_meter_option(struct meter_cli *m, int opt, const char *arg, char *err, s
 	case OPT_COUNTERS_ONLY:
 		m->counters_only = true;
 		break;
+	case OPT_MEASURE_FLOOR:
+		m->counters_only = true;
+		m->measure_floor = true;
+		break;
+	case OPT_NO_BATCH:
+		m->no_batch = true;
+		break;
 	case OPT_MAX_OWNERS:
 		if (parse_ulong(arg, 16, 1 << 22, &l))
 			FAIL("bad --max-owners '%s': a whole number from 16 to 4194304", arg);
@@ -375,6 +384,10 @@ void cli_meter_usage(FILE *out, bool log_short)
 		"                         rows are then counted as not written\n"
 		"      --ring-size MIB    ring buffer size in MiB, a power of two (default %d)\n"
 		"      --counters-only    count in the kernel only, no per-packet records or logs\n"
+		"      --measure-floor    benchmarks only: attach programs that return at once\n"
+		"                         (nothing is counted; the cost of the hook itself)\n"
+		"      --no-batch         benchmarks only: one ring buffer reservation per packet\n"
+		"                         instead of one per batch of %d\n"
 		"      --max-owners N     owners counted in the kernel at once (default %d); idle\n"
 		"                         ones are evicted with their totals kept\n"
 		"      --history-db PATH  the history database (default " TM_DEFAULT_HISTORY ")\n"
@@ -388,7 +401,7 @@ void cli_meter_usage(FILE *out, bool log_short)
 		"                         --user root keeps root)\n"
 		"      --verbose          print libbpf debug messages\n",
 		log_short ? "-d, " : "    ", log_short ? "-i, " : "    ", log_short ? "-o, " : "    ",
-		backend_names(), TM_DEFAULT_RING_MB, TM_MAX_OWNERS);
+		backend_names(), TM_DEFAULT_RING_MB, TM_BATCH_EVENTS, TM_MAX_OWNERS);
 }
 
 int cli_load_ignore(const struct meter_cli *m, struct iplist *list, char *err, size_t errlen)
@@ -421,6 +434,8 @@ void cli_engine_opts(const struct meter_cli *m, const struct iplist *ignore, boo
 	out->collector.ifindex = m->ifindex;
 	out->collector.ring_bytes = m->ring_bytes;
 	out->collector.counters_only = m->counters_only;
+	out->collector.measure_floor = m->measure_floor;
+	out->collector.no_batch = m->no_batch;
 	out->collector.max_owners = m->max_owners;
 	out->collector.verbose = m->verbose;
 	out->ignore = ignore;

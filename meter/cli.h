@@ -38,6 +38,8 @@ enum cli_opt {
 	OPT_COMPRESS,
 	OPT_RING_SIZE,
 	OPT_COUNTERS_ONLY,
+	OPT_MEASURE_FLOOR,
+	OPT_NO_BATCH,
 	OPT_RUN_AS,
 	OPT_HISTORY_DB,
 	OPT_NO_HISTORY,
@@ -70,6 +72,8 @@ struct meter_cli {
 	bool compress;
 	size_t ring_bytes;		/* --ring-size, bytes, power of two */
 	bool counters_only;		/* kernel counters only (the benchmark's ceiling) */
+	bool measure_floor;		/* programs that return at once (the benchmark's floor) */
+	bool no_batch;			/* a ring reservation per packet (benchmarks) */
 	unsigned int max_owners;	/* the kernel's owner table */
 	const char *run_as;		/* --user; TM_DEFAULT_USER when NULL */
 	const char *history_db;		/* TM_DEFAULT_HISTORY */

@@ -12,6 +12,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
@@ -21,6 +22,7 @@
 #include "meter/cgroup.h"
 #include "meter/clock.h"
 #include "meter/collector.h"
+#include "meter/ignore.h"
 
 _Static_assert(sizeof(struct tm_event) == 72, "tm_event layout changed: update both sides");
 _Static_assert(sizeof(struct tm_sock_event) == 64, "tm_sock_event layout changed");
@@ -28,6 +30,12 @@ _Static_assert(sizeof(struct tm_counters) == 32, "tm_counters layout changed");
 _Static_assert(sizeof(struct tm_lpm_v4) == 8 && sizeof(struct tm_lpm_v6) == 20, "lpm keys");
 
 #define BATCH_KEYS 1024		/* owners per map lookup batch */
+
+/* Packet records waiting for their turn: one queue per CPU, each in time order. */
+struct evq {
+	struct tm_event *v;
+	size_t head, tail, cap;
+};
 
 struct collector {
 	struct traffic_meter_bpf *skel;
@@ -41,8 +49,14 @@ struct collector {
 	uint64_t sock_records;
 	uint64_t budget_end;		/* this drain stops at this record count */
 	uint64_t deadline_ns;		/* ... or at this CLOCK_MONOTONIC time */
-	uint64_t records;		/* every record, for the budget */
+	uint64_t records;		/* every packet and socket record, for the budget */
+	struct evq *queues;		/* ncpus + 1: the last holds TM_CPU_UNORDERED records */
+	bool unsorted;			/* records were added to the last queue */
+	bool detached;			/* no record comes after what is queued */
 	bool backlog;			/* the last drain stopped on its budget */
+	int busy_cpus;			/* CPUs whose batch was in use at the last flush */
+	struct tm_batch *batches;	/* the batch array, mapped read-only: one slot per CPU */
+	size_t batches_len;
 	bool batch_ok;			/* the kernel takes BPF_MAP_LOOKUP_BATCH on this map */
 	size_t nowners;			/* owners at the last read */
 	uint64_t added_at_read;		/* TM_STAT_OWNER_NEW when that read started */
@@ -122,30 +136,141 @@ static void sock_record(struct collector *c, const struct tm_sock_event *e)
 		c->h->sock(c->h->ctx, &s);
 }
 
+static int evq_push(struct evq *q, const struct tm_event *e)
+{
+	if (q->tail == q->cap && q->head) {
+		memmove(q->v, q->v + q->head, (q->tail - q->head) * sizeof(*e));
+		q->tail -= q->head;
+		q->head = 0;
+	}
+	if (q->tail == q->cap) {
+		size_t ncap = q->cap ? q->cap * 2 : 256;
+		struct tm_event *v = realloc(q->v, ncap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		q->v = v;
+		q->cap = ncap;
+	}
+	q->v[q->tail++] = *e;
+	return 0;
+}
+
+/* A packet record into its CPU's queue; straight through when there is no memory for it. */
+static void queue_packet(struct collector *c, const struct tm_event *e)
+{
+	int q = e->cpu < c->ncpus ? e->cpu : c->ncpus;
+
+	if (q == c->ncpus)
+		c->unsorted = true;
+	if (evq_push(&c->queues[q], e))
+		packet_record(c, e);
+}
+
 static int handle_record(void *ctx, void *data, size_t size)
 {
 	struct collector *c = ctx;
 	const __u8 *type = data;
 
-	if (size >= sizeof(struct tm_event) && *type == TM_REC_PACKET)
-		packet_record(c, data);
-	else if (size >= sizeof(struct tm_sock_event) &&
-		 (*type == TM_REC_SOCK || *type == TM_REC_SOCK_CLOSE))
+	if (size >= sizeof(struct tm_event) && *type == TM_REC_PACKET) {
+		/* A batch: one CPU's packet records back to back, in time order. */
+		for (size_t off = 0; off + sizeof(struct tm_event) <= size;
+		     off += sizeof(struct tm_event)) {
+			queue_packet(c, (const struct tm_event *)((const char *)data + off));
+			c->records++;
+		}
+	} else if (size >= sizeof(struct tm_sock_event) &&
+		 (*type == TM_REC_SOCK || *type == TM_REC_SOCK_CLOSE)) {
+		/* At once: a socket's creator is known before its packets are handed on. */
 		sock_record(c, data);
+		c->records++;
+	}
 	/*
 	 * Under a flood the ring never empties and ring_buffer__consume() would never return,
 	 * starving the flush, the counter samples and the stop request. A negative return
 	 * makes libbpf stop after this record (already consumed). A count alone is no bound
-	 * when records are slow to handle (a new uid is a file to open, another to close):
-	 * 45,000 records of 10,000 new uids kept one drain going for six seconds, while
-	 * nothing was flushed or sampled and the owner table overflowed. So time bounds it
-	 * too, read every 256 records.
+	 * when records are slow to handle (a socket record looks its cgroup up): when each
+	 * packet was handled here too, 45,000 records of 10,000 new uids kept one drain going
+	 * for six seconds, with nothing flushed or sampled and the owner table overflowing.
+	 * So time bounds it too.
 	 */
-	if (++c->records >= c->budget_end)
+	if (c->records >= c->budget_end)
 		return -EAGAIN;
-	if (!(c->records & 255) && tm_now_ns() >= c->deadline_ns)
-		return -EAGAIN;
-	return 0;
+	return tm_now_ns() >= c->deadline_ns ? -EAGAIN : 0;
+}
+
+static int cmp_ts(const void *a, const void *b)
+{
+	const struct tm_event *x = a, *y = b;
+
+	return x->ts_boot_ns < y->ts_boot_ns ? -1 : x->ts_boot_ns > y->ts_boot_ns;
+}
+
+static inline uint64_t head_ts(const struct evq *q)
+{
+	return q->v[q->head].ts_boot_ns;
+}
+
+static void sift_down(struct collector *c, int *heap, size_t n, size_t i)
+{
+	for (;;) {
+		size_t l = 2 * i + 1, m = i;
+
+		if (l < n && head_ts(&c->queues[heap[l]]) < head_ts(&c->queues[heap[m]]))
+			m = l;
+		if (l + 1 < n && head_ts(&c->queues[heap[l + 1]]) < head_ts(&c->queues[heap[m]]))
+			m = l + 1;
+		if (m == i)
+			return;
+		int t = heap[i];
+
+		heap[i] = heap[m];
+		heap[m] = t;
+		i = m;
+	}
+}
+
+/*
+ * Hand on, in time order, every queued record up to the horizon: a merge of the CPUs' queues,
+ * each already in order. The horizon is the time the drain's flush began: every record older
+ * than it has reached the ring (its CPU was flushed after it), so nothing older can follow.
+ * Newer ones wait for the next drain.
+ */
+static void hand_on(struct collector *c, uint64_t horizon)
+{
+	int nq = c->ncpus + 1, heap[nq];
+	size_t n = 0;
+
+	if (c->unsorted) {
+		struct evq *u = &c->queues[c->ncpus];
+
+		qsort(u->v + u->head, u->tail - u->head, sizeof(*u->v), cmp_ts);
+		c->unsorted = false;
+	}
+	for (int q = 0; q < nq; q++)
+		if (c->queues[q].head < c->queues[q].tail && head_ts(&c->queues[q]) <= horizon)
+			heap[n++] = q;
+	for (size_t i = n / 2; i-- > 0;)
+		sift_down(c, heap, n, i);
+	while (n) {
+		struct evq *q = &c->queues[heap[0]];
+
+		packet_record(c, &q->v[q->head++]);
+		if (q->head == q->tail || head_ts(q) > horizon)
+			heap[0] = heap[--n];
+		sift_down(c, heap, n, 0);
+	}
+	for (int q = 0; q < nq; q++)
+		if (c->queues[q].head == c->queues[q].tail)
+			c->queues[q].head = c->queues[q].tail = 0;
+}
+
+static uint64_t boot_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_BOOTTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
 static uint32_t own_netns(void)
@@ -219,13 +344,14 @@ int collector_open(struct collector **out, const struct collector_opts *opts, ch
 	}
 	c->cgroup_fd = -1;
 	c->ncpus = libbpf_num_possible_cpus();
-	if (c->ncpus <= 0) {
-		ret = c->ncpus ? c->ncpus : -EINVAL;
+	if (c->ncpus <= 0 || c->ncpus >= TM_CPU_UNORDERED) {
+		ret = c->ncpus <= 0 ? (c->ncpus ? c->ncpus : -EINVAL) : -E2BIG;
 		snprintf(err, errlen, "cannot count CPUs: %s", strerror(-ret));
 		goto cleanup;
 	}
 	c->stat_vals = calloc((size_t)c->ncpus, sizeof(*c->stat_vals));
-	if (!c->stat_vals) {
+	c->queues = calloc((size_t)c->ncpus + 1, sizeof(*c->queues));
+	if (!c->stat_vals || !c->queues) {
 		ret = -ENOMEM;
 		snprintf(err, errlen, "out of memory");
 		goto cleanup;
@@ -257,6 +383,8 @@ int collector_open(struct collector **out, const struct collector_opts *opts, ch
 	c->skel->rodata->filter_ifindex = opts->ifindex;
 	c->skel->rodata->host_netns = c->host_netns;
 	c->skel->rodata->emit_events = !opts->counters_only;
+	c->skel->rodata->measure_floor = opts->measure_floor;
+	c->skel->rodata->batch_records = !opts->no_batch;
 	/* Wake the reader early only when a quarter of the ring is queued; else it drains on
 	 * its timer. A wake-up per event costs the watched traffic half its rate. */
 	c->skel->rodata->wakeup_bytes = ring / 4;
@@ -269,6 +397,8 @@ int collector_open(struct collector **out, const struct collector_opts *opts, ch
 				       opts->max_owners ? opts->max_owners : TM_MAX_OWNERS);
 	if (!ret)
 		ret = bpf_map__set_max_entries(c->skel->maps.events, (__u32)ring);
+	if (!ret)
+		ret = bpf_map__set_max_entries(c->skel->maps.batch, (__u32)c->ncpus);
 	if (ret) {
 		snprintf(err, errlen, "bad ring buffer size %zu: %s", ring, strerror(-ret));
 		goto cleanup;
@@ -293,8 +423,13 @@ int collector_open(struct collector **out, const struct collector_opts *opts, ch
 
 	/* Fill the ignore list before attaching so no packet is counted that should not be. */
 	if (opts->fill_ignore) {
-		ret = opts->fill_ignore(opts->fill_ctx, bpf_map__fd(c->skel->maps.ignore_v4),
-					bpf_map__fd(c->skel->maps.ignore_v6));
+		struct ignore_maps maps = {
+			.v4 = bpf_map__fd(c->skel->maps.ignore_v4),
+			.v6 = bpf_map__fd(c->skel->maps.ignore_v6),
+			.gen = bpf_map__fd(c->skel->maps.ignore_gen),
+		};
+
+		ret = opts->fill_ignore(opts->fill_ctx, &maps);
 		if (ret) {
 			snprintf(err, errlen, "cannot load the ignore list into the kernel: %s "
 				 "(at most %d entries per family)", strerror(-ret), TM_MAX_IGNORE);
@@ -314,6 +449,11 @@ int collector_open(struct collector **out, const struct collector_opts *opts, ch
 	}
 	c->clock_offset = tm_clock_offset_ns();
 	c->batch_ok = true;
+	c->batches_len = (size_t)c->ncpus * sizeof(struct tm_batch);
+	c->batches = mmap(NULL, c->batches_len, PROT_READ, MAP_SHARED,
+			  bpf_map__fd(c->skel->maps.batch), 0);
+	if (c->batches == MAP_FAILED)
+		c->batches = NULL;	/* flush every CPU each time instead */
 
 	ret = attach(c, 2, c->skel->progs.tm_sock_create, opts->cgroup_path, err, errlen);
 	if (!ret)
@@ -334,20 +474,55 @@ cleanup:
 	return ret < 0 ? ret : -EINVAL;
 }
 
+/*
+ * Every CPU's pending counts into owner_counters and its partial batch into the ring: a packet
+ * waits at most one drain for its row, and a counter read sees every packet before it. Only
+ * the CPUs whose slot holds something are interrupted, so an idle machine gets no IPIs.
+ * Returns how many CPUs were busy (their slot in use by a program that will finish it).
+ */
+static int flush_cpus(struct collector *c)
+{
+	int fd = bpf_program__fd(c->skel->progs.tm_flush), busy = 0;
+
+	for (int cpu = 0; cpu < c->ncpus; cpu++) {
+		const volatile struct tm_batch *b = c->batches ? &c->batches[cpu] : NULL;
+		LIBBPF_OPTS(bpf_test_run_opts, opts, .flags = BPF_F_TEST_RUN_ON_CPU,
+			    .cpu = (__u32)cpu);
+
+		if (b && !b->count && !(b->pending.packets[0] | b->pending.packets[1]))
+			continue;
+		/*
+		 * ENXIO: an offline CPU; what it holds goes out when it is back and sends. A slot
+		 * in use is free again within a program's run: a few tries usually find it so.
+		 */
+		for (int tries = 0; tries < 3; tries++) {
+			opts.retval = 0;
+			if (bpf_prog_test_run_opts(fd, &opts) || !opts.retval)
+				break;
+		}
+		if (opts.retval)
+			busy++;
+	}
+	return busy;
+}
+
 int collector_drain(struct collector *c, const struct collector_handlers *h)
 {
-	uint64_t before = c->events;
+	uint64_t before = c->events, horizon;
 	int ret;
 
 	if (!c->rb)
 		return 0;
+	horizon = c->detached ? UINT64_MAX : boot_ns();
+	c->busy_cpus = flush_cpus(c);
 	c->clock_offset = tm_clock_offset_ns();
 	c->h = h;
 	c->budget_end = c->records + COLLECTOR_DRAIN_BUDGET;
 	c->deadline_ns = tm_now_ns() + COLLECTOR_DRAIN_NS;
 	ret = ring_buffer__consume(c->rb);
+	hand_on(c, horizon);
 	c->h = NULL;
-	c->backlog = ret == -EAGAIN;
+	c->backlog = ret == -EAGAIN || c->busy_cpus;
 	if (ret < 0 && ret != -EAGAIN)
 		return ret;
 	return (int)(c->events - before);
@@ -504,6 +679,7 @@ int collector_read_counters(struct collector *c, struct owner_total **out)
 	uint64_t added = owners_added(c);
 
 	*out = NULL;
+	flush_cpus(c);
 	if (c->batch_ok) {
 		ret = read_batched(c, fd, &res, &n, &cap);
 		if (ret == -EINVAL || ret == -ENOTSUP || ret == -EOPNOTSUPP) {
@@ -601,6 +777,7 @@ void collector_detach(struct collector *c)
 		bpf_link__destroy(c->links[i]);
 		c->links[i] = NULL;
 	}
+	c->detached = true;	/* the next drains hand on everything */
 }
 
 void collector_close(struct collector *c)
@@ -613,6 +790,11 @@ void collector_close(struct collector *c)
 		c->links[i] = NULL;
 	}
 	ring_buffer__free(c->rb);
+	if (c->batches)
+		munmap(c->batches, c->batches_len);
+	for (int q = 0; c->queues && q <= c->ncpus; q++)
+		free(c->queues[q].v);
+	free(c->queues);
 	traffic_meter_bpf__destroy(c->skel);
 	if (c->cgroup_fd >= 0)
 		close(c->cgroup_fd);

@@ -13,17 +13,21 @@
 #include <stdint.h>
 #include "backend/record.h"
 
+struct ignore_maps;
+
 struct collector_opts {
 	const char *cgroup_path;	/* cgroup v2 directory to attach to */
 	int ignore_mode;		/* enum tm_ignore_mode */
 	unsigned int ifindex;		/* count only this interface of our netns; 0 = all */
 	size_t ring_bytes;		/* ring buffer size, power of 2; 0 = default */
 	bool counters_only;		/* no events, kernel counters only (benchmark ceiling) */
+	bool measure_floor;		/* return at once: the hook's own cost (benchmark floor) */
+	bool no_batch;			/* one ring reservation per packet (benchmarks) */
 	unsigned int max_owners;	/* owners the kernel counts at once; 0 = TM_MAX_OWNERS */
 	bool verbose;			/* libbpf debug messages to stderr */
 	/* Called with the LPM tries' descriptors after load, before attach, so the ignore
 	 * list is in the kernel before the first packet is counted. 0 or -errno. */
-	int (*fill_ignore)(void *ctx, int fd_v4, int fd_v6);
+	int (*fill_ignore)(void *ctx, const struct ignore_maps *maps);
 	void *fill_ctx;
 };
 

@@ -241,9 +241,9 @@ static void *run(void *arg)
 	return NULL;
 }
 
-static int fill_ignore(void *ctx, int fd_v4, int fd_v6)
+static int fill_ignore(void *ctx, const struct ignore_maps *maps)
 {
-	return ignore_attach(ctx, fd_v4, fd_v6);
+	return ignore_attach(ctx, maps);
 }
 
 static int open_backends(struct engine *e, const struct engine_opts *o, char *err, size_t errlen)

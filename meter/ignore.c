@@ -11,6 +11,8 @@ struct ignore_list {
 	struct ignore_entry *v;
 	size_t n, cap;
 	int fd_v4, fd_v6;		/* -1 until attached */
+	int fd_gen;			/* -1: no generation to bump */
+	__u32 gen;
 };
 
 void ignore_lpm_key(const struct ip_prefix *p, struct tm_lpm_v4 *k4, struct tm_lpm_v6 *k6)
@@ -24,6 +26,21 @@ void ignore_lpm_key(const struct ip_prefix *p, struct tm_lpm_v4 *k4, struct tm_l
 		k6->prefixlen = p->len;
 		memcpy(k6->addr, p->addr, 16);
 	}
+}
+
+/*
+ * After the tries changed: what sockets cached from them is stale. A packet between the change
+ * and the bump may still use an old answer, as if it had come a moment earlier.
+ */
+static void bump(struct ignore_list *l)
+{
+	__u32 zero = 0;
+
+	if (l->fd_gen < 0)
+		return;
+	if (++l->gen == 0)
+		l->gen = 1;	/* 0 means "do not cache" */
+	bpf_map_update_elem(l->fd_gen, &zero, &l->gen, BPF_ANY);
 }
 
 /* Put an entry into its trie or take it out; absent is not an error when taking out. */
@@ -46,6 +63,7 @@ static int map_set(struct ignore_list *l, const struct ip_prefix *p, bool on)
 		err = bpf_map_delete_elem(fd, key);
 	if (err && !(!on && errno == ENOENT))
 		return errno == E2BIG ? -ENOSPC : -errno;
+	bump(l);
 	return 0;
 }
 
@@ -73,7 +91,7 @@ struct ignore_list *ignore_new(const struct iplist *initial)
 	if (!l)
 		return NULL;
 	pthread_mutex_init(&l->lock, NULL);
-	l->fd_v4 = l->fd_v6 = -1;
+	l->fd_v4 = l->fd_v6 = l->fd_gen = -1;
 	for (size_t i = 0; initial && i < initial->n; i++) {
 		if (push(l, &initial->v[i])) {
 			ignore_free(l);
@@ -92,16 +110,18 @@ void ignore_free(struct ignore_list *l)
 	free(l);
 }
 
-int ignore_attach(struct ignore_list *l, int fd_v4, int fd_v6)
+int ignore_attach(struct ignore_list *l, const struct ignore_maps *maps)
 {
 	int ret = 0;
 
 	pthread_mutex_lock(&l->lock);
-	l->fd_v4 = fd_v4;
-	l->fd_v6 = fd_v6;
+	l->fd_v4 = maps->v4;
+	l->fd_v6 = maps->v6;
+	l->fd_gen = maps->gen;
 	for (size_t i = 0; i < l->n && !ret; i++)
 		if (l->v[i].on)
 			ret = map_set(l, &l->v[i].p, true);
+	bump(l);	/* an empty list too: caching starts now */
 	pthread_mutex_unlock(&l->lock);
 	return ret;
 }

@@ -25,8 +25,14 @@ struct ignore_list;
 struct ignore_list *ignore_new(const struct iplist *initial);
 void ignore_free(struct ignore_list *l);
 
+/* The kernel's side of the list: the two LPM tries and the generation sockets cache by. */
+struct ignore_maps {
+	int v4, v6;
+	int gen;		/* -1: none (nothing is cached then) */
+};
+
 /* Put every active entry into the tries and edit them from now on. 0 or -errno. */
-int ignore_attach(struct ignore_list *l, int fd_v4, int fd_v6);
+int ignore_attach(struct ignore_list *l, const struct ignore_maps *maps);
 
 /* The edits apply in the kernel at once. 0 or -errno (-EEXIST for a duplicate add, -ENOENT
  * for a bad index, -ENOSPC past TM_MAX_IGNORE entries of a family). */

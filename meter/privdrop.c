@@ -98,6 +98,8 @@ int privdrop_make_dir(const char *dir, uid_t uid, gid_t gid, mode_t mode, bool f
 	char path[PATH_MAX];
 	struct stat st;
 	size_t n = strlen(dir);
+	bool created = true;
+	int fd, ret = 0;
 
 	if (!n || n >= sizeof(path))
 		return -ENAMETOOLONG;
@@ -119,22 +121,33 @@ int privdrop_make_dir(const char *dir, uid_t uid, gid_t gid, mode_t mode, bool f
 			return -ENOTDIR;
 		if (!fix)
 			return 0;
+		created = false;
 	}
 	/* Through a descriptor: a symlink swapped in after mkdir is never followed. */
-	{
-		int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-
-		if (fd < 0)
-			return -errno;
-		if (fchown(fd, uid, gid) || fchmod(fd, mode)) {
-			int e = -errno;
-
-			close(fd);
-			return e;
-		}
-		close(fd);
+	fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st))
+		goto fail;
+	/*
+	 * Only what differs, and the mode while the directory is still ours: a root whose
+	 * capabilities are the service unit's few (no CAP_FOWNER) may chmod only what it owns.
+	 */
+	if ((st.st_mode & 07777) != (mode & 07777) && fchmod(fd, mode))
+		goto fail;
+	if ((uid != (uid_t)-1 && st.st_uid != uid) || (gid != (gid_t)-1 && st.st_gid != gid)) {
+		if (fchown(fd, uid, gid))
+			goto fail;
+		/* chown may clear set-id bits; put back exactly what was asked */
+		if (fstat(fd, &st) || ((st.st_mode & 07777) != (mode & 07777) && fchmod(fd, mode)))
+			goto fail;
 	}
-	return 0;
+	close(fd);
+	return created;
+fail:
+	ret = -errno;
+	close(fd);
+	return ret;
 }
 
 int privdrop_apply(const struct run_as *r, char *err, size_t errlen)

@@ -38,7 +38,9 @@ int privdrop_check_dir(const struct run_as *r, const char *dir, char *err, size_
 
 /*
  * Make dir if missing (parents as root:root 0755), owned uid:gid with mode; an existing dir
- * is left alone unless fix is set, then its owner and mode become the asked ones. 0 or -errno.
+ * is left alone unless fix is set, then its owner and mode become the asked ones. A uid or
+ * gid of -1 leaves that id as it is. The mode is set before the owner, so a caller without
+ * CAP_FOWNER can still hand over a directory it owns. 1 when it made dir, 0, or -errno.
  */
 int privdrop_make_dir(const char *dir, uid_t uid, gid_t gid, mode_t mode, bool fix);
 

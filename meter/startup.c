@@ -21,7 +21,7 @@ static int prepare_log_dir(const struct meter_cli *m, struct meter_start *s, cha
 	/* Only root makes or fixes it; started without root, the directory is the admin's. */
 	if (geteuid() == 0 && (!m->log_dir_given || !strcmp(m->log_dir, TM_DEFAULT_LOG_DIR))) {
 		ret = privdrop_make_dir(m->log_dir, 0, g, 02770, true);
-		if (ret) {
+		if (ret < 0) {
 			snprintf(err, errlen, "cannot create log directory %s: %s", m->log_dir,
 				 strerror(-ret));
 			return ret;

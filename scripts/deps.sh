@@ -7,19 +7,27 @@ set -euo pipefail
 
 want=${TMTOP_DEPS:-all}
 
-apt_build=(make gcc clang pkg-config libbpf-dev libelf-dev zlib1g-dev libncurses-dev uthash-dev libjson-c-dev libsqlite3-dev)
+apt_build=(make gcc clang pkg-config libbpf-dev libelf-dev zlib1g-dev libncurses-dev uthash-dev libjson-c-dev libsqlite3-dev
+	   libmicrohttpd-dev)
 apt_tools=(bpftool)
 # libclang-rt-dev: the default clang's sanitizer and libFuzzer runtimes (libclang-rt-14-dev on
-# Debian 12), for make fuzz, the fuzz suite and the sanitized pass (built by clang) of make test.
+# Debian 12), for make fuzz, the fuzz suite and the sanitized pass (built by clang) of make
+# test. mandoc, logrotate and systemd
+# (systemd-analyze, -sysusers, -tmpfiles; it need not run) for what install.bats checks.
+# prometheus: the metrics suite scrapes the meter with the real server and lints with promtool;
+# acl: it gives the meter's user a textfile directory with setfacl, as doc/FLEET.md says; curl
+# scrapes. history.bats: faketime (libfaketime, a month boundary), sqlite3 (the database as a
+# user would open it), python3-jsonschema (the report JSON against its schema).
 apt_test=(libcmocka-dev bats tmux iproute2 procps util-linux python3 iperf3 psmisc jq
-	  libclang-rt-dev)
+	  libclang-rt-dev mandoc logrotate systemd prometheus acl curl faketime sqlite3
+	  python3-jsonschema)
 apt_bench=(nethogs iftop time)
 apt_shots=(xterm xvfb imagemagick x11-utils fonts-dejavu-core)
 
-dnf_build=(make gcc clang pkgconf-pkg-config libbpf-devel elfutils-libelf-devel zlib-devel ncurses-devel uthash-devel json-c-devel sqlite-devel bpftool)
-dnf_test=(libcmocka-devel bats jq tmux iproute procps-ng util-linux python3 iperf3 psmisc nethogs iftop time compiler-rt)
-zyp_build=(make gcc clang pkg-config libbpf-devel libelf-devel zlib-devel ncurses-devel uthash-devel libjson-c-devel sqlite3-devel bpftool)
-zyp_test=(cmocka-devel bats jq tmux iproute2 procps util-linux python3 iperf3 psmisc nethogs iftop time)
+dnf_build=(make gcc clang pkgconf-pkg-config libbpf-devel elfutils-libelf-devel zlib-devel ncurses-devel uthash-devel json-c-devel sqlite-devel libmicrohttpd-devel bpftool)
+dnf_test=(libcmocka-devel bats jq acl curl tmux iproute procps-ng util-linux python3 iperf3 psmisc nethogs iftop time compiler-rt mandoc logrotate systemd libfaketime sqlite python3-jsonschema)
+zyp_build=(make gcc clang pkg-config libbpf-devel libelf-devel zlib-devel ncurses-devel uthash-devel libjson-c-devel sqlite3-devel libmicrohttpd-devel bpftool)
+zyp_test=(cmocka-devel bats jq acl curl tmux iproute2 procps util-linux python3 iperf3 psmisc nethogs iftop time mandoc logrotate systemd sqlite3 python3-jsonschema)
 
 as_root() {
 	if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi

@@ -481,6 +481,7 @@ void keeper_opts_from_cli(const struct meter_cli *m, struct keeper_opts *o)
 
 int keeper_prepare(const struct keeper_opts *o, uid_t uid, gid_t gid, char *err, size_t errlen)
 {
+	static const char *const sfx[] = { "", "-wal", "-shm" };	/* the database, its journals */
 	char dir[PATH_MAX], *slash;
 	int ret;
 
@@ -492,27 +493,27 @@ int keeper_prepare(const struct keeper_opts *o, uid_t uid, gid_t gid, char *err,
 	if (!slash || slash == dir)
 		return 0;
 	*slash = '\0';
+	/*
+	 * Files an earlier run as another user left, or that systemd's StateDirectory= made
+	 * root's, go back to the meter's user first: once the directory is handed over, root may
+	 * not search it without CAP_DAC_OVERRIDE, which the service unit does not grant.
+	 */
+	for (size_t i = 0; i < 3; i++) {
+		char f[PATH_MAX];
+		int fd;
+
+		snprintf(f, sizeof(f), "%s%s", o->db_path, sfx[i]);
+		fd = open(f, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+		if (fd < 0)
+			continue;
+		(void)!fchown(fd, uid, gid);	/* if it fails, opening says why */
+		close(fd);
+	}
 	/* The default place is ours: the meter's user owns it, nobody else reads it. */
 	ret = privdrop_make_dir(dir, uid, gid, 0750, true);
-	if (ret) {
+	if (ret < 0) {
 		snprintf(err, errlen, "cannot create %s for the history: %s", dir, strerror(-ret));
 		return ret;
-	}
-	{
-		/* files an earlier run as another user left: the database and its journals */
-		static const char *const sfx[] = { "", "-wal", "-shm" };
-
-		for (size_t i = 0; i < 3; i++) {
-			char f[PATH_MAX];
-			int fd;
-
-			snprintf(f, sizeof(f), "%s%s", o->db_path, sfx[i]);
-			fd = open(f, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
-			if (fd < 0)
-				continue;
-			(void)!fchown(fd, uid, gid);	/* if it fails, opening says why */
-			close(fd);
-		}
 	}
 	return 0;
 }
@@ -546,11 +547,10 @@ int keeper_start(struct keeper **out, const struct keeper_opts *o, struct engine
 	}
 	ret = history_open(&k->h, o->db_path, &o->hcfg, false, err, errlen);
 	if (ret) {
-		char why[256];
+		size_t n = strlen(err);
 
-		snprintf(why, sizeof(why), "%s", err);
-		snprintf(err, errlen, "history %s: %s (--no-history to run without)", o->db_path,
-			 why);
+		/* history_open's reason already names the database */
+		snprintf(err + n, errlen > n ? errlen - n : 0, " (--no-history to run without)");
 		goto fail;
 	}
 	openlog("tmtop", LOG_PID, LOG_DAEMON);

@@ -27,6 +27,7 @@
 #include "meter/clock.h"
 #include "meter/privdrop.h"
 #include "meter/users.h"
+#include "service/metrics.h"
 #include "service/proto.h"
 #include "service/report.h"
 #include "service/service.h"
@@ -75,6 +76,7 @@ struct service {
 	bool started;
 	struct engine *engine;
 	gid_t tmtop_gid;		/* (gid_t)-1 when the group does not exist */
+	struct metrics *metrics;	/* --metrics-listen, --metrics-file; NULL when off */
 	struct keeper *keeper;		/* history and quotas; NULL without history */
 	struct client clients[SERVICE_MAX_CLIENTS];
 	size_t stranger_out;		/* answer buffers held for strangers, bytes */
@@ -86,6 +88,11 @@ const struct option service_longopts[] = {
 	{ "no-socket", no_argument, NULL, OPT_NO_SOCKET },
 	{ "quota", required_argument, NULL, OPT_QUOTA },
 	{ "quota-command", required_argument, NULL, OPT_QUOTA_COMMAND },
+	/* service/metrics.c parses these */
+	{ "metrics-listen", required_argument, NULL, OPT_METRICS_LISTEN },
+	{ "metrics-file", required_argument, NULL, OPT_METRICS_FILE },
+	{ "metrics-max-users", required_argument, NULL, OPT_METRICS_MAX_USERS },
+	{ "metrics-interval", required_argument, NULL, OPT_METRICS_INTERVAL },
 	{ 0 },
 };
 
@@ -93,7 +100,8 @@ void service_defaults(struct service_opts *o)
 {
 	memset(o, 0, sizeof(*o));
 	o->socket_path = TM_DEFAULT_SOCKET;
-	o->metrics_max_users = 100;
+	o->metrics_max_users = METRICS_DEFAULT_MAX_USERS;
+	o->metrics_interval_s = METRICS_DEFAULT_INTERVAL_S;
 }
 
 int service_option(struct service_opts *o, int opt, const char *arg, char *err, size_t errlen)
@@ -130,7 +138,7 @@ int service_option(struct service_opts *o, int opt, const char *arg, char *err, 
 		o->keep.quota_command = arg;
 		return 1;
 	default:
-		return 0;
+		return metrics_option(o, opt, arg, err, errlen);
 	}
 }
 
@@ -145,6 +153,7 @@ void service_usage(FILE *out)
 		"                         most specific rule applies (e.g. alice=10G/month)\n"
 		"      --quota-command PATH  run once per user and period when a quota is crossed,\n"
 		"                         with: user uid period used limit period-start\n");
+	metrics_usage(out);
 }
 
 #define LOGGER		"traffic_meter_user"
@@ -256,6 +265,7 @@ static int bind_socket(struct service *svc, const struct run_as *run, char *err,
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	char dir[PATH_MAX], *slash;
+	bool own_dir = !strcmp(svc->opts->socket_path, TM_DEFAULT_SOCKET);
 	struct stat st;
 	mode_t old;
 	int ret;
@@ -265,15 +275,20 @@ static int bind_socket(struct service *svc, const struct run_as *run, char *err,
 	slash = strrchr(dir, '/');
 	if (slash && slash != dir && geteuid() == 0) {
 		*slash = '\0';
-		/* Our own run directory: the meter's user may remove the socket when it stops. */
-		ret = privdrop_make_dir(dir, run->switch_uid ? run->uid : 0,
-					run->switch_uid ? run->gid : 0, 0755,
-					!strcmp(svc->path, TM_DEFAULT_SOCKET));
-		if (ret) {
+		/*
+		 * Made (or taken back) as root's first and handed to the meter's user only once
+		 * the socket is bound: binding in a directory root does not own would need
+		 * CAP_DAC_OVERRIDE, which the service unit does not grant.
+		 */
+		ret = privdrop_make_dir(dir, 0, (gid_t)-1, 0755, own_dir);
+		if (ret < 0) {
 			snprintf(err, errlen, "cannot create %s for the socket: %s", dir,
 				 strerror(-ret));
 			return ret;
 		}
+		own_dir |= ret > 0;
+	} else {
+		own_dir = false;
 	}
 	if (!lstat(svc->path, &st)) {
 		if (!S_ISSOCK(st.st_mode)) {
@@ -306,6 +321,19 @@ static int bind_socket(struct service *svc, const struct run_as *run, char *err,
 		svc->lfd = -1;
 		return ret;
 	}
+	/* Our own run directory: the meter's user may remove the socket when it stops. */
+	if (own_dir) {
+		ret = privdrop_make_dir(dir, run->switch_uid ? run->uid : 0,
+					run->switch_uid ? run->gid : 0, 0755, true);
+		if (ret < 0) {
+			snprintf(err, errlen, "cannot give %s to user %s: %s", dir, run->name,
+				 strerror(-ret));
+			close(svc->lfd);
+			svc->lfd = -1;
+			unlink(svc->path);
+			return ret;
+		}
+	}
 	return 0;
 }
 
@@ -337,6 +365,9 @@ int service_before_drop(void *ctx, struct meter_start *s, char *err, size_t errl
 		if (ret)
 			goto fail;
 	}
+	ret = metrics_open(&svc->metrics, st->opts, err, errlen);
+	if (ret)
+		goto fail;
 	ret = keeper_prepare(&st->opts->keep, s->run.switch_uid ? s->run.uid : 0,
 			     s->run.switch_uid ? s->run.gid : 0, err, errlen);
 	if (ret)
@@ -351,6 +382,11 @@ fail:
 const char *service_path(const struct service *svc)
 {
 	return svc && svc->lfd >= 0 ? svc->path : NULL;
+}
+
+const char *service_metrics_url(const struct service *svc)
+{
+	return svc ? metrics_url(svc->metrics) : NULL;
 }
 
 /* ---- viewers ----------------------------------------------------------------------------- */
@@ -935,6 +971,9 @@ int service_start(struct service *svc, struct engine *e, char *err, size_t errle
 	ret = keeper_start(&svc->keeper, &svc->opts->keep, e, err, errlen);
 	if (ret)
 		return ret;
+	ret = metrics_start(svc->metrics, e, err, errlen);
+	if (ret)
+		return ret;
 	ret = -pthread_create(&svc->thread, NULL, serve, svc);
 	if (ret) {
 		snprintf(err, errlen, "cannot start the service thread: %s", strerror(-ret));
@@ -948,6 +987,7 @@ void service_stop(struct service *svc)
 {
 	if (!svc)
 		return;
+	metrics_stop(svc->metrics);
 	if (svc->started) {
 		/* the pipe is ours and empty: it cannot fail short of EBADF */
 		(void)!write(svc->wake[1], "x", 1);
@@ -970,6 +1010,7 @@ void service_free(struct service *svc)
 	if (!svc)
 		return;
 	service_stop(svc);
+	metrics_free(svc->metrics);
 	if (svc->wake[0] >= 0)
 		close(svc->wake[0]);
 	if (svc->wake[1] >= 0)

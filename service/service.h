@@ -26,6 +26,7 @@ enum service_opt {
 	OPT_METRICS_LISTEN,
 	OPT_METRICS_FILE,
 	OPT_METRICS_MAX_USERS,
+	OPT_METRICS_INTERVAL,
 	OPT_QUOTA,
 	OPT_QUOTA_COMMAND,
 	OPT__SERVICE_END,
@@ -37,6 +38,10 @@ struct service_opts {
 	const char *metrics_listen;	/* ADDR:PORT, NULL = off */
 	const char *metrics_file;	/* NULL = off */
 	unsigned int metrics_max_users;
+	unsigned int metrics_interval_s;	/* how often metrics_file is written */
+	/* One line for the operator from a service thread (a metrics file that cannot be
+	 * written, and when it can again); NULL: say nothing. */
+	void (*report)(const char *line);
 	struct keeper_opts keep;	/* history and quotas */
 };
 
@@ -68,6 +73,8 @@ int service_before_drop(void *ctx, struct meter_start *s, char *err, size_t errl
 /* Start serving (after the switch). svc may be NULL (nothing to serve). 0 or -errno. */
 int service_start(struct service *svc, struct engine *e, char *err, size_t errlen);
 const char *service_path(const struct service *svc);
+/* "http://127.0.0.1:9477/metrics" when --metrics-listen is on, else NULL. */
+const char *service_metrics_url(const struct service *svc);
 
 /* Stop the threads (the last history write included) and remove the socket; safe with NULL. */
 void service_stop(struct service *svc);

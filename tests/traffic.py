@@ -85,6 +85,24 @@ def main(argv):
         s.shutdown(socket.SHUT_WR)
         s.recv(1)
         s.close()
+    elif mode == "udp-phases":
+        # One connected socket sends COUNT datagrams per phase; after phase i it creates
+        # SYNC/sent.i and waits for SYNC/go.i (10 s at most) before the next.
+        family, addr, port, count, size = fam(argv[2]), argv[3], int(argv[4]), int(argv[5]), int(argv[6])
+        sync, phases = argv[7], int(argv[8])
+        check_addr(addr)
+        s = socket.socket(family, socket.SOCK_DGRAM)
+        s.connect((addr, port))
+        payload = b"p" * size
+        for i in range(phases):
+            for _ in range(count):
+                s.send(payload)
+                time.sleep(0.001)
+            open("%s/sent.%d" % (sync, i), "w").close()
+            if i + 1 < phases:
+                wait_until = time.monotonic() + 10
+                while not os.path.exists("%s/go.%d" % (sync, i)) and time.monotonic() < wait_until:
+                    time.sleep(0.01)
     elif mode == "udp-flood":
         family, addr, port, secs, size = fam(argv[2]), argv[3], int(argv[4]), float(argv[5]), int(argv[6])
         npeers = int(argv[7]) if len(argv) > 7 else 1

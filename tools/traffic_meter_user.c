@@ -19,6 +19,12 @@
 
 #define PROG "traffic_meter_user"
 
+/* From a service thread: one line for the operator (the journal). */
+static void report_line(const char *line)
+{
+	fprintf(stderr, PROG ": %s\n", line);
+}
+
 static void print_ignore_list(const struct snapshot *s)
 {
 	char buf[IP_PREFIX_STRLEN];
@@ -100,6 +106,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, PROG ": %s\n", err);
 	if (ret)
 		return ret > 0 ? 0 : 2;
+	so.report = report_line;
 
 	/* Block the signals before any thread starts so only sigwait() sees them. */
 	sigemptyset(&sigs);
@@ -142,6 +149,11 @@ int main(int argc, char **argv)
 		fprintf(stderr, PROG ": watching %s, logging to %s%s%s; running as %s; Ctrl+C to "
 			"stop\n", m.cgroup_path, targets, service_path(svc) ? ", serving " : "",
 			service_path(svc) ? service_path(svc) : "", ms.run.name);
+	if (service_metrics_url(svc))
+		fprintf(stderr, PROG ": metrics at %s\n", service_metrics_url(svc));
+	if (so.metrics_file)
+		fprintf(stderr, PROG ": metrics written to %s every %u s\n", so.metrics_file,
+			so.metrics_interval_s);
 
 	for (;;) {
 		if (sigwait(&sigs, &sig))

@@ -31,7 +31,7 @@
 #include "meter/iplist.h"
 #include <sys/stat.h>
 
-#define MAX_EVENTS 16
+#define MAX_EVENTS 80
 
 struct fixture {
 	struct traffic_meter_bpf *skel;
@@ -44,10 +44,34 @@ static int on_event(void *ctx, void *data, size_t size)
 {
 	struct fixture *f = ctx;
 
-	if (f->nev < MAX_EVENTS && size >= sizeof(struct tm_event) &&
-	    *(const __u8 *)data == TM_REC_PACKET)
-		memcpy(&f->ev[f->nev++], data, sizeof(struct tm_event));
+	/* One record or a batch of them back to back, as the collector reads them. */
+	if (size < sizeof(struct tm_event) || *(const __u8 *)data != TM_REC_PACKET)
+		return 0;
+	for (size_t off = 0; off + sizeof(struct tm_event) <= size && f->nev < MAX_EVENTS;
+	     off += sizeof(struct tm_event))
+		memcpy(&f->ev[f->nev++], (const char *)data + off, sizeof(struct tm_event));
 	return 0;
+}
+
+/* What the collector does before every drain and counter read: tm_flush on every CPU. */
+static void flush(struct traffic_meter_bpf *skel)
+{
+	int ncpus = libbpf_num_possible_cpus();
+
+	for (int cpu = 0; cpu < ncpus; cpu++) {
+		LIBBPF_OPTS(bpf_test_run_opts, opts, .flags = BPF_F_TEST_RUN_ON_CPU,
+			    .cpu = (__u32)cpu);
+
+		if (bpf_prog_test_run_opts(bpf_program__fd(skel->progs.tm_flush), &opts) == 0)
+			assert_int_equal(opts.retval, 0);	/* nothing holds the slot */
+	}
+}
+
+/* One batch slot per CPU, as the collector sizes it. */
+static void size_batches(struct traffic_meter_bpf *skel)
+{
+	assert_int_equal(bpf_map__set_max_entries(skel->maps.batch,
+						  (__u32)libbpf_num_possible_cpus()), 0);
 }
 
 static __u32 own_netns(void)
@@ -74,6 +98,7 @@ static struct fixture *load_ns(int mode, unsigned int ifindex, __u32 netns, int 
 	f->skel->rodata->emit_events = !counters_only;
 	f->skel->rodata->wakeup_bytes = 1 << 20;
 	assert_int_equal(bpf_map__set_max_entries(f->skel->maps.events, 4 << 20), 0);
+	size_batches(f->skel);
 	assert_int_equal(traffic_meter_bpf__load(f->skel), 0);
 	f->rb = ring_buffer__new(bpf_map__fd(f->skel->maps.events), on_event, f, NULL);
 	assert_non_null(f->rb);
@@ -84,8 +109,13 @@ static struct fixture *load_ns(int mode, unsigned int ifindex, __u32 netns, int 
 		struct ignore_list *il = ignore_new(&list);
 
 		assert_non_null(il);
-		assert_int_equal(ignore_attach(il, bpf_map__fd(f->skel->maps.ignore_v4),
-					       bpf_map__fd(f->skel->maps.ignore_v6)), 0);
+		struct ignore_maps maps = {
+			.v4 = bpf_map__fd(f->skel->maps.ignore_v4),
+			.v6 = bpf_map__fd(f->skel->maps.ignore_v6),
+			.gen = bpf_map__fd(f->skel->maps.ignore_gen),
+		};
+
+		assert_int_equal(ignore_attach(il, &maps), 0);
 		ignore_free(il);
 		iplist_free(&list);
 	}
@@ -161,6 +191,7 @@ static void run(struct fixture *f, int dir, const uint8_t *frame, size_t len)
 
 	assert_int_equal(bpf_prog_test_run_opts(bpf_program__fd(prog), &opts), 0);
 	assert_int_equal(opts.retval, 1);
+	flush(f->skel);
 	ring_buffer__consume(f->rb);
 }
 
@@ -170,6 +201,7 @@ static struct tm_counters counters(struct fixture *f, __u64 owner)
 	struct tm_counters *v = calloc(ncpus, sizeof(*v)), sum = {};
 
 	assert_non_null(v);
+	flush(f->skel);
 	if (!bpf_map_lookup_elem(bpf_map__fd(f->skel->maps.owner_counters), &owner, v)) {
 		for (int i = 0; i < ncpus; i++)
 			for (int d = 0; d < 2; d++) {
@@ -278,6 +310,47 @@ static int count_events(int mode, const char *ignore, const char *src, const cha
 	return n;
 }
 
+/*
+ * A socket caches the list's answer for its addresses; an edit of the list makes the cache
+ * stale at once, in both directions.
+ */
+static void test_ignore_cache_follows_edits(void **state)
+{
+	struct fixture *f = load(TM_IGNORE_PEER, 0, 0, NULL);
+	struct ignore_list *il = ignore_new(NULL);
+	struct ignore_maps maps = {
+		.v4 = bpf_map__fd(f->skel->maps.ignore_v4),
+		.v6 = bpf_map__fd(f->skel->maps.ignore_v6),
+		.gen = bpf_map__fd(f->skel->maps.ignore_gen),
+	};
+	struct ip_prefix p;
+	char why[128];
+	uint8_t buf[256];
+	size_t len = frame_v4(buf, "127.0.0.1", "10.1.2.3", 10);
+
+	assert_non_null(il);
+	assert_int_equal(ignore_attach(il, &maps), 0);
+	run(f, TM_DIR_OUT, buf, len);
+	run(f, TM_DIR_OUT, buf, len);		/* the second from the socket's cache */
+	assert_int_equal(f->nev, 2);
+	assert_int_equal(iplist_parse_entry("10.0.0.0/8", &p, why, sizeof(why)), 0);
+	assert_int_equal(ignore_add(il, &p), 0);
+	run(f, TM_DIR_OUT, buf, len);
+	assert_int_equal(f->nev, 2);		/* ignored now, cached answer or not */
+	run(f, TM_DIR_OUT, buf, len);
+	assert_int_equal(f->nev, 2);
+	assert_int_equal(ignore_set(il, 0, false), 0);
+	run(f, TM_DIR_OUT, buf, len);
+	assert_int_equal(f->nev, 3);		/* and counted again once switched off */
+	assert_int_equal(ignore_set(il, 0, true), 0);
+	run(f, TM_DIR_OUT, buf, len);
+	assert_int_equal(ignore_del(il, 0), 0);
+	run(f, TM_DIR_OUT, buf, len);
+	assert_int_equal(f->nev, 4);
+	ignore_free(il);
+	unload(f);
+}
+
 static void test_ignore_mode_peer(void **state)
 {
 	const char *l = "10.0.0.0/8\n2001:db8::*\n";
@@ -368,6 +441,35 @@ static void test_ports_only_for_tcp_udp(void **state)
 	unload(f);
 }
 
+/*
+ * Records wait in their CPU's batch: a full batch reaches the ring by itself, the rest on the
+ * flush, in the order the packets came, and the counters see every packet once flushed.
+ */
+static void test_batches(void **state)
+{
+	struct fixture *f = load(TM_IGNORE_PEER, 0, 0, NULL);
+	uint8_t buf[256];
+	size_t len = frame_v4(buf, "127.0.0.1", "127.0.0.2", 10);
+	int n = TM_BATCH_EVENTS + 8;
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = buf, .data_size_in = len, .repeat = n);
+	__u64 owner;
+
+	assert_int_equal(bpf_prog_test_run_opts(bpf_program__fd(f->skel->progs.tm_egress), &opts),
+			 0);
+	ring_buffer__consume(f->rb);
+	assert_int_equal(f->nev, TM_BATCH_EVENTS);
+	flush(f->skel);
+	ring_buffer__consume(f->rb);
+	assert_int_equal(f->nev, n);
+	for (int i = 1; i < n; i++)
+		assert_true(f->ev[i].ts_boot_ns >= f->ev[i - 1].ts_boot_ns);
+	assert_int_equal(bpf_map_get_next_key(bpf_map__fd(f->skel->maps.owner_counters), NULL,
+					      &owner), 0);
+	assert_int_equal(counters(f, owner).packets[TM_DIR_OUT], n);
+	assert_int_equal(counters(f, owner).bytes[TM_DIR_OUT], (__u64)n * 38);
+	unload(f);
+}
+
 /* One slot of the stats map, summed over CPUs (vals holds ncpus values). */
 static __u64 stat_of(struct fixture *f, __u32 slot, __u64 *vals, int ncpus)
 {
@@ -399,6 +501,7 @@ static void test_owner_table_full(void **state)
 	assert_non_null(f->skel);
 	f->skel->rodata->emit_events = 0;
 	assert_int_equal(bpf_map__set_max_entries(f->skel->maps.owner_counters, 1), 0);
+	size_batches(f->skel);
 	assert_int_equal(traffic_meter_bpf__load(f->skel), 0);
 	/* the one slot is someone else's */
 	assert_int_equal(bpf_map_update_elem(bpf_map__fd(f->skel->maps.owner_counters), &other,
@@ -406,6 +509,7 @@ static void test_owner_table_full(void **state)
 	assert_int_equal(bpf_prog_test_run_opts(bpf_program__fd(f->skel->progs.tm_egress), &opts),
 			 0);
 	assert_int_equal(opts.retval, 1);
+	flush(f->skel);		/* the three packets were pending on this CPU until now */
 	assert_int_equal(bpf_map_lookup_elem(bpf_map__fd(f->skel->maps.stats), &slot, stat), 0);
 	for (int i = 0; i < ncpus; i++)
 		sum += stat[i];
@@ -422,6 +526,7 @@ static void test_owner_table_full(void **state)
 	assert_int_equal(bpf_map_delete_elem(bpf_map__fd(f->skel->maps.owner_counters), &other), 0);
 	assert_int_equal(bpf_prog_test_run_opts(bpf_program__fd(f->skel->progs.tm_egress), &opts),
 			 0);
+	flush(f->skel);
 	assert_int_equal(stat_of(f, slot, stat, ncpus), 1);
 	free(zero);
 	free(ov);
@@ -447,7 +552,10 @@ static void test_counters_only(void **state)
 
 static void test_ring_full_counts_lost(void **state)
 {
-	/* A one-page ring holds 51 records of 80 bytes (header included); the rest are lost. */
+	/*
+	 * A one-page ring holds one batch (32 records of 72 bytes and an 8-byte header): of 200
+	 * records, 6 batches go out full and 5 of them are lost; the 8 left are flushed at once.
+	 */
 	struct fixture *f = calloc(1, sizeof(*f));
 	uint8_t buf[256];
 	size_t len = frame_v4(buf, "127.0.0.1", "127.0.0.2", 10);
@@ -461,14 +569,16 @@ static void test_ring_full_counts_lost(void **state)
 	assert_non_null(f->skel);
 	f->skel->rodata->wakeup_bytes = 1 << 20;
 	assert_int_equal(bpf_map__set_max_entries(f->skel->maps.events, getpagesize()), 0);
+	size_batches(f->skel);
 	assert_int_equal(traffic_meter_bpf__load(f->skel), 0);
 	assert_int_equal(bpf_prog_test_run_opts(bpf_program__fd(f->skel->progs.tm_egress), &opts),
 			 0);
 	assert_int_equal(opts.retval, 1);
+	flush(f->skel);
 	assert_int_equal(bpf_map_lookup_elem(bpf_map__fd(f->skel->maps.stats), &key, lost), 0);
 	for (int i = 0; i < ncpus; i++)
 		sum += lost[i];
-	assert_true(sum >= (__u64)(200 - getpagesize() / 80));
+	assert_int_equal(sum, 200 - TM_BATCH_EVENTS - 200 % TM_BATCH_EVENTS);
 	/* ... while the counters stayed exact. */
 	assert_int_equal(bpf_map_get_next_key(bpf_map__fd(f->skel->maps.owner_counters), NULL,
 					      &owner), 0);
@@ -484,6 +594,8 @@ int main(void)
 		cmocka_unit_test(test_ipv4_event_and_counters),
 		cmocka_unit_test(test_ipv6_event),
 		cmocka_unit_test(test_non_ip_passes),
+		cmocka_unit_test(test_batches),
+		cmocka_unit_test(test_ignore_cache_follows_edits),
 		cmocka_unit_test(test_ignore_mode_peer),
 		cmocka_unit_test(test_ignore_mode_both),
 		cmocka_unit_test(test_ignore_mode_any),

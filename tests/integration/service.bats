@@ -205,11 +205,17 @@ EOF2
 @test "tmtop attaches to the running meter: nothing loaded, nothing written, the header says so" {
 	start_meter --user root
 	some_traffic
-	before=$(bpftool prog show | grep -c 'name tm_')
 	ls "$TMP" > "$TMP/files.before"
-	"$TOP" -b -n 2 -d 0.3 --socket "$SOCKET" > "$TMP/out"
+	"$TOP" -b -n 4 -d 0.3 --socket "$SOCKET" > "$TMP/out" &
+	pid=$!
+	# a viewer holds no BPF program or map (counted on its own fds: others' tests may load
+	# programs meanwhile)
+	sleep 0.6
+	bpf_fds=$(find "/proc/$pid/fd" -lname 'anon_inode:bpf*' 2>/dev/null | wc -l)
+	kill -0 "$pid"
+	wait "$pid"
 	ls "$TMP" > "$TMP/files.after"
-	[ "$(bpftool prog show | grep -c 'name tm_')" -eq "$before" ]
+	[ "$bpf_fds" -eq 0 ]
 	diff <(grep -v -e out -e files "$TMP/files.before") <(grep -v -e out -e files "$TMP/files.after")
 	grep -qE "^tmtop .* source=meter:$SOCKET meter_pid=$METER meter_uptime=[0-9]+$" "$TMP/out"
 	stop_meter
@@ -234,6 +240,27 @@ EOF2
 	run "$TOP" -b -n 1 --socket "$SOCKET" --standalone
 	[ "$status" -eq 2 ]
 	stop_meter
+}
+
+@test "an ignore-list edit applies at once to a socket already sending (no stale per-socket answer)" {
+	start_meter --user root
+	# one connected socket, three phases of 10 datagrams: the list changes between them (a
+	# receiver, or the port-unreachable answers would refuse the next sends)
+	tm_traffic_bg "$TM_UID_B" udp-recv 4 4917 30 "$SYNC/recv.ready"
+	tm_wait_file "$SYNC/recv.ready"
+	tm_traffic_bg "$TM_UID_A" udp-phases 4 127.0.0.1 4917 10 100 "$SYNC" 3
+	tm_wait_file "$SYNC/sent.0"
+	ask 0 "" '{"v":1,"cmd":"ignore-add","prefix":"127.0.0.1"}' | jq -e '.ok'
+	touch "$SYNC/go.0"
+	tm_wait_file "$SYNC/sent.1"
+	ask 0 "" '{"v":1,"cmd":"ignore-set","prefix":"127.0.0.1/32","on":false}' | jq -e '.ok'
+	touch "$SYNC/go.1"
+	tm_wait_file "$SYNC/sent.2"
+	sleep 0.3
+	stop_meter
+	# phases 1 and 3 logged, phase 2 not: the socket asked the list again after each edit
+	[ "$(grep -c '^out,128,127\.0\.0\.1,127\.0\.0\.1,' "$TMP/traffic_user_lo_$TM_UID_A.log")" -eq 20 ]
+	grep -qE "uid $TM_UID_A .*out 2560 B \(20 pkts\)" "$TMP/stderr"
 }
 
 @test "least privilege: the running service is nobody with no capabilities, and still does it all" {
