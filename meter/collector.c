@@ -236,10 +236,11 @@ static void sift_down(struct collector *c, int *heap, size_t n, size_t i)
  * than it has reached the ring (its CPU was flushed after it), so nothing older can follow.
  * Newer ones wait for the next drain.
  */
-static void hand_on(struct collector *c, uint64_t horizon)
+static bool hand_on(struct collector *c, uint64_t horizon)
 {
 	int nq = c->ncpus + 1, heap[nq];
-	size_t n = 0;
+	size_t n = 0, done = 0;
+	bool stopped = false;
 
 	if (c->unsorted) {
 		struct evq *u = &c->queues[c->ncpus];
@@ -255,6 +256,15 @@ static void hand_on(struct collector *c, uint64_t horizon)
 	while (n) {
 		struct evq *q = &c->queues[heap[0]];
 
+		/*
+		 * Handing on is where records cost (a new uid's file is opened, another closed):
+		 * past the drain's time the rest waits at the queues' heads for the next drain,
+		 * still the oldest, so the order holds and the engine gets to flush and sample.
+		 */
+		if (!(++done & 255) && tm_now_ns() >= c->deadline_ns) {
+			stopped = true;
+			break;
+		}
 		packet_record(c, &q->v[q->head++]);
 		if (q->head == q->tail || head_ts(q) > horizon)
 			heap[0] = heap[--n];
@@ -263,6 +273,17 @@ static void hand_on(struct collector *c, uint64_t horizon)
 	for (int q = 0; q < nq; q++)
 		if (c->queues[q].head == c->queues[q].tail)
 			c->queues[q].head = c->queues[q].tail = 0;
+	return stopped;
+}
+
+/* Packet records consumed from the ring and not yet handed on. */
+static size_t queued(const struct collector *c)
+{
+	size_t n = 0;
+
+	for (int q = 0; q <= c->ncpus; q++)
+		n += c->queues[q].tail - c->queues[q].head;
+	return n;
 }
 
 static uint64_t boot_ns(void)
@@ -509,6 +530,7 @@ static int flush_cpus(struct collector *c)
 int collector_drain(struct collector *c, const struct collector_handlers *h)
 {
 	uint64_t before = c->events, horizon;
+	bool stopped;
 	int ret;
 
 	if (!c->rb)
@@ -519,10 +541,15 @@ int collector_drain(struct collector *c, const struct collector_handlers *h)
 	c->h = h;
 	c->budget_end = c->records + COLLECTOR_DRAIN_BUDGET;
 	c->deadline_ns = tm_now_ns() + COLLECTOR_DRAIN_NS;
-	ret = ring_buffer__consume(c->rb);
-	hand_on(c, horizon);
+	/*
+	 * Records waiting from the last drain come first; more are taken from the ring only
+	 * while fewer than a budget wait, so a slow engine leaves the backlog in the ring
+	 * (bounded, and counted when it overflows) rather than in memory of ours.
+	 */
+	ret = queued(c) < COLLECTOR_DRAIN_BUDGET ? ring_buffer__consume(c->rb) : -EAGAIN;
+	stopped = hand_on(c, horizon);
 	c->h = NULL;
-	c->backlog = ret == -EAGAIN || c->busy_cpus;
+	c->backlog = ret == -EAGAIN || c->busy_cpus || stopped;
 	if (ret < 0 && ret != -EAGAIN)
 		return ret;
 	return (int)(c->events - before);

@@ -72,7 +72,7 @@ int collector_open(struct collector **out, const struct collector_opts *opts, ch
 
 /* At most this many records per drain, so a flood cannot keep a drain going forever. */
 #define COLLECTOR_DRAIN_BUDGET 65536
-/* ... and for at most this long (checked every 256 records). */
+/* ... and for at most this long, consuming and handing on together. */
 #define COLLECTOR_DRAIN_NS (20 * 1000000ULL)
 
 /* Wait up to timeout_ms for data (or a fill-threshold wake-up), then drain what is queued
