@@ -17,8 +17,9 @@
 # recovery), each report one more failure. It first proves that a report is seen at all (a
 # canary with one UBSan error must leave a report and fail), so a broken setup cannot pass for a
 # clean run; any run with TM_SAN_LOG_DIR does. Left out of it: the fuzzers (their harnesses are
-# ASan+UBSan builds already, run in the first pass) and the bench smoke (it measures the
-# normal build's programs; nothing in it checks more than the integration suites do).
+# ASan+UBSan builds already, run in the first pass), the bench smoke (it measures the normal
+# build's programs; nothing in it checks more than the integration suites do) and install.bats
+# (it checks what make install copies, which is the normal build).
 set -u
 cd "$(dirname "$0")/.."
 
@@ -95,8 +96,8 @@ san_canary() {
 	rm -rf "$dir"
 }
 
-# run_suites UNIT_DIR FUZZ BENCH: the cmocka binaries in UNIT_DIR, the fuzzers when FUZZ=1, the
-# integration and TUI suites, and the bench smoke when BENCH=1.
+# run_suites UNIT_DIR FUZZ ALL: the cmocka binaries in UNIT_DIR, the fuzzers when FUZZ=1, the
+# integration and TUI suites, and the bench smoke and install.bats when ALL=1.
 run_suites() {
 	local t f
 	export CMOCKA_MESSAGE_OUTPUT=TAP
@@ -109,7 +110,7 @@ run_suites() {
 	fi
 	for f in tests/integration/*.bats tests/tui/*.bats bench/*.bats; do
 		[ -f "$f" ] && selected "$f" || continue
-		[ "$3" = 1 ] || [[ $f != bench/* ]] || continue
+		[ "$3" = 1 ] || [[ $f != bench/* && $f != */install.bats ]] || continue
 		run_tap "$f" timeout 1200 bats --tap "$f"
 	done
 }
