@@ -4,7 +4,9 @@
  * where <owner> is the uid, or "nosocket" / "kernel" for the two owners that are no uid.
  *
  * Files open at an owner's first record; rows are formatted by hand into a per-file buffer that
- * is written with one write(2) when full and on flush(). At most max_open files stay open: the
+ * is written with one write(2) when full and on flush(). The buffer starts small and doubles up
+ * to its size only for an owner that fills it between two flushes, so the many owners that send
+ * a few packets cost a page each, not 64 KiB. At most max_open files stay open: the
  * least recently written one is flushed and closed to make room, and reopened (its tail read
  * back) when its owner sends again, so a flood of uids costs neither descriptors nor memory.
  * Everything runs on the engine's thread, except gzip of rotated files, which has its own.
@@ -66,8 +68,10 @@ struct csv_file {
 	unsigned int prefix;		/* lines at the start of buf that are not rows (0 or 1) */
 	size_t rows;			/* rows in buf */
 	size_t used;			/* bytes in buf */
-	char *buf;			/* bufsz bytes while open */
-	char name[NAME_MAX + 1];	/* the file's name in the directory */
+	size_t cap;			/* bytes buf holds: from start_buf, grown up to bufsz */
+	char *buf;			/* while open */
+	char *name;			/* the file's name in the directory (malloc'd: most are
+					 * 30 bytes, and every owner ever seen keeps an entry) */
 	struct csv_file *newer, *older;	/* the open files, most recently written first */
 	UT_hash_handle hh;
 };
@@ -93,7 +97,8 @@ struct csv {
 	int dirfd;
 	char *dir;
 	char *nic;
-	size_t bufsz;
+	size_t bufsz;			/* a file's buffer at most */
+	size_t start_buf;		/* ... and when it opens */
 	size_t rowmax;			/* longest row in this format */
 	bool extended;
 	const char *header;
@@ -680,7 +685,7 @@ static int make_fallback(struct csv *c, struct csv_file *f)
 	unsigned char rnd[8];
 
 	for (int attempt = 0; attempt < 64; attempt++) {
-		char sfx[9];
+		char sfx[9], name[NAME_MAX + 1], *copy;
 		int fd;
 
 		if (getrandom(rnd, sizeof(rnd), GRND_NONBLOCK) != sizeof(rnd))
@@ -689,14 +694,20 @@ static int make_fallback(struct csv *c, struct csv_file *f)
 		for (size_t i = 0; i < 8; i++)
 			sfx[i] = set[rnd[i] % (sizeof(set) - 1)];
 		sfx[8] = '\0';
-		snprintf(f->name, sizeof(f->name), "traffic_user_%s_%s.%s.log", c->nic,
+		snprintf(name, sizeof(name), "traffic_user_%s_%s.%s.log", c->nic,
 			 owner_token(f->owner, tok, sizeof(tok)), sfx);
-		fd = open_name(c, f->name, O_CREAT | O_EXCL);
+		copy = strdup(name);
+		if (!copy)
+			return -ENOMEM;
+		fd = open_name(c, name, O_CREAT | O_EXCL);
 		if (fd >= 0) {
 			close(fd);
+			free(f->name);
+			f->name = copy;
 			f->fallback = true;
 			return 0;
 		}
+		free(copy);
 		if (errno != EEXIST && errno != ELOOP && errno != EISDIR)
 			return -errno;
 	}
@@ -716,6 +727,7 @@ static void file_close(struct csv *c, struct csv_file *f)
 	f->fd = -1;
 	free(f->buf);
 	f->buf = NULL;
+	f->cap = 0;
 	lru_unlink(c, f);
 	c->nopen--;
 }
@@ -768,7 +780,8 @@ static int file_open(struct csv *c, struct csv_file *f)
 	return -err;
 
 opened:
-	f->buf = malloc(c->bufsz);
+	f->buf = malloc(c->start_buf);
+	f->cap = c->start_buf;
 	if (!f->buf) {
 		close(fd);
 		f->retry_ns = now + RETRY_NS;
@@ -1033,6 +1046,7 @@ static void free_all(struct csv *c)
 	HASH_ITER(hh, c->files, f, tmp) {
 		file_close(c, f);
 		HASH_DEL(c->files, f);
+		free(f->name);
 		free(f);
 	}
 	c->last = NULL;
@@ -1131,6 +1145,9 @@ static int csv_open(struct backend **out, const struct backend_config *cfg, char
 		c->bufsz = CSV_MIN_BUFFER;
 	if (c->bufsz < 2 * c->rowmax)
 		c->bufsz = 2 * c->rowmax;
+	c->start_buf = 2 * c->rowmax > CSV_MIN_BUFFER ? 2 * c->rowmax : CSV_MIN_BUFFER;
+	if (c->start_buf > c->bufsz)
+		c->start_buf = c->bufsz;
 	/* Never more files than the descriptor limit allows, whatever was asked. */
 	if (!getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_cur != RLIM_INFINITY &&
 	    rl.rlim_cur < (rlim_t)max_open + 2 * FD_RESERVE)
@@ -1151,8 +1168,25 @@ fail:
 	return ret;
 }
 
+/* Room for more rows before the next flush: double f's buffer, up to bufsz. */
+static bool buf_grow(struct csv *c, struct csv_file *f)
+{
+	size_t ncap = f->cap * 2 < c->bufsz ? f->cap * 2 : c->bufsz;
+	char *nbuf;
+
+	if (ncap <= f->cap)
+		return false;
+	nbuf = realloc(f->buf, ncap);
+	if (!nbuf)
+		return false;	/* a flush makes room as well */
+	f->buf = nbuf;
+	f->cap = ncap;
+	return true;
+}
+
 static struct csv_file *file_get(struct csv *c, tm_owner_t owner)
 {
+	char name[NAME_MAX + 1];
 	struct csv_file *f;
 
 	HASH_FIND(hh, c->files, &owner, sizeof(owner), f);
@@ -1163,10 +1197,16 @@ static struct csv_file *file_get(struct csv *c, tm_owner_t owner)
 		return NULL;
 	f->owner = owner;
 	f->fd = -1;
-	file_std_name(c, owner, f->name, sizeof(f->name));
+	file_std_name(c, owner, name, sizeof(name));
+	f->name = strdup(name);
+	if (!f->name) {
+		free(f);
+		return NULL;
+	}
 	hash_oom = false;
 	HASH_ADD(hh, c->files, owner, sizeof(f->owner), f);
 	if (hash_oom) {
+		free(f->name);
 		free(f);
 		return NULL;
 	}
@@ -1217,7 +1257,7 @@ static int csv_write(struct backend *b, const struct traffic_record *rec)
 			return err;
 		}
 	}
-	if (c->bufsz - f->used < c->rowmax)
+	if (f->cap - f->used < c->rowmax && !buf_grow(c, f))
 		file_flush(c, f);	/* on failure the rows are counted and dropped; keep going */
 	f->tot[dir] += rec->bytes;
 	end = put_row(f->buf + f->used, rec, f->tot[TM_DIR_IN], f->tot[TM_DIR_OUT]);

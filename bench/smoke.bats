@@ -41,6 +41,11 @@ setup()
 	grep -q '^| traffic_meter_user, CSV | UDP-64B IPv4 |' "$BATS_FILE_TMPDIR/stdout"
 }
 
+@test "the uid flood: 300 uids, every row in its file, under both descriptor limits" {
+	grep -E '^\| default \| 300 \| [0-9.]+ \| [0-9]+ \| [0-9]+ \| [0-9.]+ \| [0-9.]+ \| ([0-9]+) \| \1 \| 300 \| 0 \| 0 \|$' "$OUT"
+	grep -E '^\| ulimit -n 64 \| 300 \| [0-9.]+ \| [0-9]+ \| [0-9]+ \| [0-9.]+ \| [0-9.]+ \| ([0-9]+) \| \1 \| 300 \| 0 \| 0 \|$' "$OUT"
+}
+
 @test "nothing left behind: no cgroup, no attached program, no process; RESULTS.md untouched" {
 	local mnt
 

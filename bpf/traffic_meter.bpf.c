@@ -278,7 +278,8 @@ static __always_inline struct tm_counters *owner_slot(__u64 owner, int *overflow
 	if (c)
 		return c;
 	/* EEXIST from a racing CPU is fine: the lookup below finds its entry. */
-	bpf_map_update_elem(&owner_counters, &owner, &zero, BPF_NOEXIST);
+	if (!bpf_map_update_elem(&owner_counters, &owner, &zero, BPF_NOEXIST))
+		count_stat(TM_STAT_OWNER_NEW);	/* user space sees the table fill */
 	c = bpf_map_lookup_elem(&owner_counters, &owner);
 	if (c)
 		return c;

@@ -51,6 +51,7 @@ enum tm_stat {
 	TM_STAT_RING_FULL = 0,	/* packet events lost: the ring buffer was full */
 	TM_STAT_TABLE_FULL,	/* packets counted under overflow: the owner table was full */
 	TM_STAT_SOCK_LOST,	/* socket records lost (retried on the socket's next packet) */
+	TM_STAT_OWNER_NEW,	/* entries added to the owner table: user space sees it fill */
 	TM_STAT__COUNT
 };
 

@@ -28,6 +28,18 @@
 #define HASH_NONFATAL_OOM 1
 #include <uthash.h>
 
+/*
+ * Every owner has a table of peers and one of processes, every process one of connections, and
+ * most hold one or two entries. uthash starts each table at 32 buckets (512 bytes) and doubles
+ * it as it fills; starting at 4 takes 1.3 KiB off each owner that sent a few packets (13 MiB for
+ * 10,000 of them) and costs a busy table three more doublings. The macros are expanded where
+ * HASH_ADD is used, below, so redefining them here applies to every table in this file.
+ */
+#undef HASH_INITIAL_NUM_BUCKETS
+#undef HASH_INITIAL_NUM_BUCKETS_LOG2
+#define HASH_INITIAL_NUM_BUCKETS 4U
+#define HASH_INITIAL_NUM_BUCKETS_LOG2 2U
+
 #define AGG_SLOTS		8
 #define AGG_DEFAULT_WINDOW_NS	2000000000ULL
 #define AGG_PEER_IDLE_NS	60000000000ULL
@@ -108,7 +120,8 @@ struct user {
 	bool counted;			/* totals come from the kernel counters */
 	uint64_t base[4];		/* bytes[2] + packets[2] of kernel entries gone earlier */
 	uint64_t kern[4];		/* the kernel's current entry */
-	uint64_t seen_seq;		/* last sample that listed it in the kernel */
+	uint64_t seen;			/* the agg_counters() call (epoch) that last listed it in
+					 * the kernel's table; 0 once evicted from it */
 	struct tally t;
 	struct peer *peers;
 	unsigned int npeers;
@@ -144,6 +157,11 @@ struct agg {
 	uint64_t times[AGG_SLOTS];	/* sample time of each slot */
 	uint64_t ev_ring[AGG_SLOTS];	/* events counter at each slot */
 	uint64_t nsamples;		/* slots ever appended; the newest slot is nsamples - 1 */
+	/*
+	 * agg_counters() calls, from 1. Not the slot sequence: two calls closer than min_gap_ns
+	 * share a slot, but each is a read of the kernel's whole table.
+	 */
+	uint64_t epoch;
 	uint64_t win_seq;		/* oldest slot inside the window at the last sample */
 	uint64_t now_ns;		/* time of the last sample */
 	uint64_t last_exit_check;
@@ -669,7 +687,7 @@ static void user_totals(struct user *u)
 }
 
 /* One kernel entry: the owner's totals become base + the entry. */
-static void apply_total(struct agg *a, const struct owner_total *t, uint64_t seq)
+static void apply_total(struct agg *a, const struct owner_total *t)
 {
 	uint64_t k[4] = { t->bytes[0], t->bytes[1], t->packets[0], t->packets[1] };
 	struct user *u = user_find(a, t->owner);
@@ -679,7 +697,7 @@ static void apply_total(struct agg *a, const struct owner_total *t, uint64_t seq
 		if (!u)
 			return;
 	}
-	u->seen_seq = seq;
+	u->seen = a->epoch;
 	if (!u->counted) {
 		/*
 		 * Switch from event sums to exact totals. Shift the history by the difference so
@@ -820,18 +838,19 @@ void agg_counters(struct agg *a, uint64_t now_ns, const struct owner_total *t, s
 	if (a->nsamples && now_ns < a->times[newest_seq(a) % AGG_SLOTS])
 		now_ns = a->times[newest_seq(a) % AGG_SLOTS];
 	a->now_ns = now_ns;
+	a->epoch++;
 	seq = take_slot(a, now_ns);
 	a->win_seq = window_start(a, seq, now_ns);
 
 	for (size_t i = 0; i < n; i++)
-		apply_total(a, &t[i], seq);
+		apply_total(a, &t[i]);
 
 	probe = now_ns - a->last_exit_check >= EXIT_CHECK_NS;
 	if (probe)
 		a->last_exit_check = now_ns;
 	for (u = a->users; u; u = u->hh.next) {
 		/* Its kernel entry is gone without us evicting it: keep what it had counted. */
-		if (u->counted && u->seen_seq != seq && (u->kern[0] | u->kern[1] | u->kern[2] |
+		if (u->counted && u->seen != a->epoch && (u->kern[0] | u->kern[1] | u->kern[2] |
 							  u->kern[3])) {
 			for (int i = 0; i < 4; i++)
 				u->base[i] += u->kern[i];
@@ -894,7 +913,7 @@ size_t agg_pick_idle(const struct agg *a, uint64_t now_ns, uint64_t min_idle_ns,
 	if (!v)
 		return 0;
 	for (u = a->users; u; u = u->hh.next) {
-		if (in_kernel && (!u->counted || u->seen_seq != newest_seq(a)))
+		if (in_kernel && (!u->counted || u->seen != a->epoch))
 			continue;
 		if (now_ns - u->t.active_ns >= min_idle_ns)
 			v[n++] = (struct idle_ent){ u->t.active_ns, u->owner };
@@ -920,6 +939,8 @@ void agg_kernel_gone(struct agg *a, const struct owner_total *final)
 	for (int i = 0; i < 4; i++)
 		u->base[i] += k[i];
 	memset(u->kern, 0, sizeof(u->kern));
+	/* No longer in the table: not a candidate again until a read lists it. */
+	u->seen = 0;
 	if (u->counted)
 		user_totals(u);
 }

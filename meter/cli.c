@@ -312,23 +312,23 @@ int cli_meter_option(struct meter_cli *m, int opt, const char *arg, char *err, s
 	return 1;
 }
 
-int cli_meter_positional(struct meter_cli *m, int argc, char **argv, int optind,
+int cli_meter_positional(struct meter_cli *m, int argc, char **argv, int first,
 			 const char *usage, const char *iface_hint, char *err, size_t errlen)
 {
 	const char *cgroup = NULL;
 	int ret;
 
-	if (optind < argc)
-		cgroup = argv[optind++];
-	if (optind < argc) {
-		m->nic_id = argv[optind++];
+	if (first < argc)
+		cgroup = argv[first++];
+	if (first < argc) {
+		m->nic_id = argv[first++];
 		if (!*m->nic_id || strchr(m->nic_id, '/') || !strcmp(m->nic_id, ".") ||
 		    !strcmp(m->nic_id, ".."))
 			FAIL("bad nic_id '%s': it becomes part of a file name", m->nic_id);
 		m->meter_options = true;
 	}
-	if (optind < argc)
-		FAIL("unexpected argument '%s' (usage: %s)", argv[optind], usage);
+	if (first < argc)
+		FAIL("unexpected argument '%s' (usage: %s)", argv[first], usage);
 
 	if (cgroup && *cgroup) {
 		if (strlen(cgroup) >= sizeof(m->cgroup_path))

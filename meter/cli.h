@@ -97,11 +97,12 @@ void cli_meter_defaults(struct meter_cli *m);
 int cli_meter_option(struct meter_cli *m, int opt, const char *arg, char *err, size_t errlen);
 
 /*
- * The seed's [cgroup_path] [nic_id] from argv[optind...], then the cgroup resolved and checked.
+ * The seed's [cgroup_path] [nic_id] from argv[first...] (first: getopt's optind), then the
+ * cgroup resolved and checked.
  * A bare interface name where a cgroup is expected gets a hint (iface_hint: how this program
  * counts one interface, e.g. "-i eth0" or "--iface eth0"). 0 or -errno with err filled.
  */
-int cli_meter_positional(struct meter_cli *m, int argc, char **argv, int optind,
+int cli_meter_positional(struct meter_cli *m, int argc, char **argv, int first,
 			 const char *usage, const char *iface_hint, char *err, size_t errlen);
 
 /* The help lines of the shared options (log_short: the logger's -d/-i/-o letters). */

@@ -48,6 +48,7 @@ struct collector {
 	uint64_t events;		/* packet records delivered */
 	uint64_t sock_records;
 	uint64_t budget_end;		/* this drain stops at this record count */
+	uint64_t deadline_ns;		/* ... or at this CLOCK_MONOTONIC time */
 	uint64_t records;		/* every packet and socket record, for the budget */
 	struct evq *queues;		/* ncpus + 1: the last holds TM_CPU_UNORDERED records */
 	bool unsorted;			/* records were added to the last queue */
@@ -58,6 +59,8 @@ struct collector {
 	size_t batches_len;
 	bool batch_ok;			/* the kernel takes BPF_MAP_LOOKUP_BATCH on this map */
 	size_t nowners;			/* owners at the last read */
+	uint64_t added_at_read;		/* TM_STAT_OWNER_NEW when that read started */
+	__u64 *stat_vals;		/* ncpus values of one stats slot */
 	const struct collector_handlers *h;	/* set for the duration of one drain */
 };
 
@@ -185,9 +188,15 @@ static int handle_record(void *ctx, void *data, size_t size)
 	/*
 	 * Under a flood the ring never empties and ring_buffer__consume() would never return,
 	 * starving the flush, the counter samples and the stop request. A negative return
-	 * makes libbpf stop after this record (already consumed).
+	 * makes libbpf stop after this record (already consumed). A count alone is no bound
+	 * when records are slow to handle (a socket record looks its cgroup up): when each
+	 * packet was handled here too, 45,000 records of 10,000 new uids kept one drain going
+	 * for six seconds, with nothing flushed or sampled and the owner table overflowing.
+	 * So time bounds it too.
 	 */
-	return c->records >= c->budget_end ? -EAGAIN : 0;
+	if (c->records >= c->budget_end)
+		return -EAGAIN;
+	return tm_now_ns() >= c->deadline_ns ? -EAGAIN : 0;
 }
 
 static int cmp_ts(const void *a, const void *b)
@@ -227,10 +236,11 @@ static void sift_down(struct collector *c, int *heap, size_t n, size_t i)
  * than it has reached the ring (its CPU was flushed after it), so nothing older can follow.
  * Newer ones wait for the next drain.
  */
-static void hand_on(struct collector *c, uint64_t horizon)
+static bool hand_on(struct collector *c, uint64_t horizon)
 {
 	int nq = c->ncpus + 1, heap[nq];
-	size_t n = 0;
+	size_t n = 0, done = 0;
+	bool stopped = false;
 
 	if (c->unsorted) {
 		struct evq *u = &c->queues[c->ncpus];
@@ -246,6 +256,15 @@ static void hand_on(struct collector *c, uint64_t horizon)
 	while (n) {
 		struct evq *q = &c->queues[heap[0]];
 
+		/*
+		 * Handing on is where records cost (a new uid's file is opened, another closed):
+		 * past the drain's time the rest waits at the queues' heads for the next drain,
+		 * still the oldest, so the order holds and the engine gets to flush and sample.
+		 */
+		if (!(++done & 255) && tm_now_ns() >= c->deadline_ns) {
+			stopped = true;
+			break;
+		}
 		packet_record(c, &q->v[q->head++]);
 		if (q->head == q->tail || head_ts(q) > horizon)
 			heap[0] = heap[--n];
@@ -254,6 +273,17 @@ static void hand_on(struct collector *c, uint64_t horizon)
 	for (int q = 0; q < nq; q++)
 		if (c->queues[q].head == c->queues[q].tail)
 			c->queues[q].head = c->queues[q].tail = 0;
+	return stopped;
+}
+
+/* Packet records consumed from the ring and not yet handed on. */
+static size_t queued(const struct collector *c)
+{
+	size_t n = 0;
+
+	for (int q = 0; q <= c->ncpus; q++)
+		n += c->queues[q].tail - c->queues[q].head;
+	return n;
 }
 
 static uint64_t boot_ns(void)
@@ -340,8 +370,9 @@ int collector_open(struct collector **out, const struct collector_opts *opts, ch
 		snprintf(err, errlen, "cannot count CPUs: %s", strerror(-ret));
 		goto cleanup;
 	}
+	c->stat_vals = calloc((size_t)c->ncpus, sizeof(*c->stat_vals));
 	c->queues = calloc((size_t)c->ncpus + 1, sizeof(*c->queues));
-	if (!c->queues) {
+	if (!c->stat_vals || !c->queues) {
 		ret = -ENOMEM;
 		snprintf(err, errlen, "out of memory");
 		goto cleanup;
@@ -499,6 +530,7 @@ static int flush_cpus(struct collector *c)
 int collector_drain(struct collector *c, const struct collector_handlers *h)
 {
 	uint64_t before = c->events, horizon;
+	bool stopped;
 	int ret;
 
 	if (!c->rb)
@@ -508,10 +540,16 @@ int collector_drain(struct collector *c, const struct collector_handlers *h)
 	c->clock_offset = tm_clock_offset_ns();
 	c->h = h;
 	c->budget_end = c->records + COLLECTOR_DRAIN_BUDGET;
-	ret = ring_buffer__consume(c->rb);
-	hand_on(c, horizon);
+	c->deadline_ns = tm_now_ns() + COLLECTOR_DRAIN_NS;
+	/*
+	 * Records waiting from the last drain come first; more are taken from the ring only
+	 * while fewer than a budget wait, so a slow engine leaves the backlog in the ring
+	 * (bounded, and counted when it overflows) rather than in memory of ours.
+	 */
+	ret = queued(c) < COLLECTOR_DRAIN_BUDGET ? ring_buffer__consume(c->rb) : -EAGAIN;
+	stopped = hand_on(c, horizon);
 	c->h = NULL;
-	c->backlog = ret == -EAGAIN || c->busy_cpus;
+	c->backlog = ret == -EAGAIN || c->busy_cpus || stopped;
 	if (ret < 0 && ret != -EAGAIN)
 		return ret;
 	return (int)(c->events - before);
@@ -644,12 +682,28 @@ static int read_one_by_one(struct collector *c, int fd, struct owner_total **res
 	return 0;
 }
 
+/* Entries the kernel ever added to the owner table (TM_STAT_OWNER_NEW); 0 if unreadable. */
+static uint64_t owners_added(struct collector *c)
+{
+	__u32 key = TM_STAT_OWNER_NEW;
+	uint64_t sum = 0;
+
+	if (!c->stat_vals || bpf_map_lookup_elem(bpf_map__fd(c->skel->maps.stats), &key,
+						 c->stat_vals))
+		return 0;
+	for (int cpu = 0; cpu < c->ncpus; cpu++)
+		sum += c->stat_vals[cpu];
+	return sum;
+}
+
 int collector_read_counters(struct collector *c, struct owner_total **out)
 {
 	int fd = bpf_map__fd(c->skel->maps.owner_counters);
 	struct owner_total *res = NULL;
 	size_t n = 0, cap = 0;
 	int ret = -EINVAL;
+	/* Before the walk: an entry added during it is counted twice, never missed. */
+	uint64_t added = owners_added(c);
 
 	*out = NULL;
 	flush_cpus(c);
@@ -667,6 +721,7 @@ int collector_read_counters(struct collector *c, struct owner_total **out)
 		return ret;
 	}
 	c->nowners = n;
+	c->added_at_read = added;
 	*out = res;
 	return (int)n;
 }
@@ -674,6 +729,13 @@ int collector_read_counters(struct collector *c, struct owner_total **out)
 size_t collector_owner_count(const struct collector *c)
 {
 	return c->nowners;
+}
+
+size_t collector_owner_estimate(struct collector *c)
+{
+	uint64_t added = owners_added(c);
+
+	return c->nowners + (added > c->added_at_read ? (size_t)(added - c->added_at_read) : 0);
 }
 
 int collector_evict(struct collector *c, tm_owner_t owner, struct owner_total *final)
@@ -763,5 +825,6 @@ void collector_close(struct collector *c)
 	traffic_meter_bpf__destroy(c->skel);
 	if (c->cgroup_fd >= 0)
 		close(c->cgroup_fd);
+	free(c->stat_vals);
 	free(c);
 }

@@ -72,6 +72,8 @@ int collector_open(struct collector **out, const struct collector_opts *opts, ch
 
 /* At most this many records per drain, so a flood cannot keep a drain going forever. */
 #define COLLECTOR_DRAIN_BUDGET 65536
+/* ... and for at most this long, consuming and handing on together. */
+#define COLLECTOR_DRAIN_NS (20 * 1000000ULL)
 
 /* Wait up to timeout_ms for data (or a fill-threshold wake-up), then drain what is queued
  * (up to the budget). Returns the number of packet records, or -errno (-EINTR on signal). */
@@ -88,6 +90,13 @@ int collector_read_counters(struct collector *c, struct owner_total **out);
 
 /* Number of owners in the kernel's table (from the last read). */
 size_t collector_owner_count(const struct collector *c);
+
+/*
+ * At least the number of owners in the kernel's table now, without reading it: the last
+ * read's count, less the evictions since, plus the entries the kernel has added since (one
+ * map lookup). It sees the table fill between two reads.
+ */
+size_t collector_owner_estimate(struct collector *c);
 
 /*
  * Remove one owner from the kernel's table atomically and return what it had counted, so no

@@ -216,7 +216,15 @@ static void step(struct engine *e, int timeout_ms)
 		flush_backends(e);
 		e->last_flush = now;
 	}
-	if (now - e->last_sample >= SAMPLE_NS)
+	/*
+	 * A flood of new owners (one uid a process, thousands of them) fills the kernel's table
+	 * between two samples, and what finds it full is no longer charged per owner. So its
+	 * fill is looked at every drain (one map lookup), and past the eviction mark the sample
+	 * and its eviction come at once: the table's last quarter then absorbs what arrives in
+	 * one drain interval, not in SAMPLE_NS.
+	 */
+	if (now - e->last_sample >= SAMPLE_NS ||
+	    collector_owner_estimate(e->col) >= e->evict_high)
 		sample(e, now);
 	answer(e);
 }

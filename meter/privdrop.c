@@ -178,5 +178,15 @@ int privdrop_apply(const struct run_as *r, char *err, size_t errlen)
 		snprintf(err, errlen, "cannot set no_new_privs: %s", strerror(errno));
 		return -errno;
 	}
+	/*
+	 * Not dumpable: the user we run as may be shared (nobody), and any process of it could
+	 * otherwise ptrace us or take our BPF descriptors (pidfd_getfd) to edit the ignore list or
+	 * read everyone's traffic. The uid switch does this already unless fs.suid_dumpable says
+	 * otherwise; this holds whatever it says, and with --user of a non-root uid too.
+	 */
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)) {
+		snprintf(err, errlen, "cannot make the process undumpable: %s", strerror(errno));
+		return -errno;
+	}
 	return 0;
 }

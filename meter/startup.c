@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <errno.h>
 #include <grp.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -39,6 +40,13 @@ int meter_startup(const struct meter_cli *m, bool log, bool standalone,
 	char grbuf[1024];
 	int ret;
 
+	/*
+	 * One malloc arena for every thread. With one per thread (glibc's default) what the
+	 * history keeper frees is never reused by the summary or a viewer's snapshot, and the
+	 * peak adds up: 10,000 uids peaked at 59.6 MB, 54.9 MB with one arena. Nothing on the
+	 * per-packet path allocates, so the threads do not contend for it. Before any thread.
+	 */
+	mallopt(M_ARENA_MAX, 1);
 	memset(out, 0, sizeof(*out));
 	out->group = (gid_t)-1;
 	if (!getgrnam_r(TM_GROUP, &gr, grbuf, sizeof(grbuf), &gres) && gres)

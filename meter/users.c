@@ -75,6 +75,20 @@ const char *owner_name(tm_owner_t owner)
 	return u->name;
 }
 
+const char *owner_name_r(tm_owner_t owner, char *buf, size_t len)
+{
+	struct user_name *u;
+
+	pthread_mutex_lock(&cache_lock);
+	HASH_FIND(hh, cache, &owner, sizeof(owner), u);
+	if (u)
+		snprintf(buf, len, "%s", u->name);
+	pthread_mutex_unlock(&cache_lock);
+	if (!u)
+		lookup(owner, buf, len);
+	return buf;
+}
+
 int owner_lookup(const char *name, tm_owner_t *out)
 {
 	struct passwd pw, *res = NULL;

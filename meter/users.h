@@ -14,6 +14,12 @@
  * The pointer stays valid until users_cache_free(). */
 const char *owner_name(tm_owner_t owner);
 
+/*
+ * The same into buf, without adding to the cache: for a one-off pass over every owner ever
+ * seen (the exit summary), which would otherwise leave one entry per owner behind it.
+ */
+const char *owner_name_r(tm_owner_t owner, char *buf, size_t len);
+
 /* A user name or a decimal uid; 0 or -ENOENT. Also "(no socket)"/"nosocket", "(kernel)"/"kernel". */
 int owner_lookup(const char *name, tm_owner_t *out);
 

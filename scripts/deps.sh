@@ -11,7 +11,8 @@ apt_build=(make gcc clang pkg-config libbpf-dev libelf-dev zlib1g-dev libncurses
 	   libmicrohttpd-dev)
 apt_tools=(bpftool)
 # libclang-rt-dev: the default clang's sanitizer and libFuzzer runtimes (libclang-rt-14-dev on
-# Debian 12), for make fuzz and the fuzz suite of make test. mandoc, logrotate and systemd
+# Debian 12), for make fuzz, the fuzz suite and the sanitized pass (built by clang) of make
+# test. mandoc, logrotate and systemd
 # (systemd-analyze, -sysusers, -tmpfiles; it need not run) for what install.bats checks.
 # prometheus: the metrics suite scrapes the meter with the real server and lints with promtool;
 # acl: it gives the meter's user a textfile directory with setfacl, as doc/FLEET.md says; curl

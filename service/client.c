@@ -100,9 +100,16 @@ int client_call(struct client_conn *c, json_object *req, json_object **resp, int
 	ret = send_all(c->fd, s, strlen(s));
 	if (!ret)
 		ret = send_all(c->fd, "\n", 1);
+	/* A meter that refuses a viewer ("too many viewers") says why and closes at once: the
+	 * reason may still be there to read after our write found the socket closed. */
 	if (ret) {
-		snprintf(err, errlen, "the meter closed the connection (%s)", strerror(-ret));
-		return ret;
+		struct pollfd pfd = { .fd = c->fd, .events = POLLIN };
+
+		if (ret != -EPIPE || poll(&pfd, 1, 0) <= 0 || !(pfd.revents & POLLIN)) {
+			snprintf(err, errlen, "the meter closed the connection (%s)",
+				 strerror(-ret));
+			return ret;
+		}
 	}
 	while (!(nl = c->len ? memchr(c->buf, '\n', c->len) : NULL)) {
 		char cbuf[CMSG_SPACE(sizeof(int))];

@@ -1434,10 +1434,12 @@ int history_open(struct history **out, const char *path, const struct history_co
 		/*
 		 * WAL: readers (tmtop report) never block the meter's flush; synchronous=NORMAL
 		 * syncs at checkpoints only, which keeps every commit across a crash of the
-		 * process and costs no fsync per flush.
+		 * process and costs no fsync per flush. A 512 KiB page cache, not SQLite's 2 MiB:
+		 * a flush writes each page once a minute, and the rest is the meter's peak RSS
+		 * (about 1 MiB of it when 10,000 owners are written at once).
 		 */
-		ret = exec_sql(h, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;",
-			       "switching to WAL");
+		ret = exec_sql(h, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; "
+			       "PRAGMA cache_size = -512;", "switching to WAL");
 		if (ret == -EINVAL) {
 			seterr(err, errlen, ret, "history %s: not a tmtop history database (%s)",
 			       path, sqlite3_errmsg(h->db));

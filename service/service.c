@@ -33,6 +33,19 @@
 #include "service/service.h"
 
 #define OUT_MAX		(32u << 20)	/* unread answers past this close the viewer */
+/*
+ * What strangers (viewers neither root nor in the tmtop group) may hold of the service, all of
+ * them together: any local user can connect, and subordinate uids make one user many. A stranger
+ * gets at most VIEWERS_PER_UID connections, strangers leave TRUSTED_SLOTS free for root and the
+ * group, and their unread answers share STRANGER_OUT_MAX: a viewer whose answer would pass it
+ * is closed like one past OUT_MAX. So strangers can neither lock the administrator out nor make
+ * the service hold more than 64 MiB for them (plus 64 KiB of request buffer a slot).
+ */
+#define VIEWERS_PER_UID	8
+#define TRUSTED_SLOTS	8
+#define STRANGER_OUT_MAX (64u << 20)
+#define OUT_KEEP	(64u << 10)	/* an answer buffer larger than this is freed once sent */
+#define ACCEPT_PAUSE_MS	100		/* out of descriptors: the listener rests this long */
 #define RATE_PER_S	20.0		/* requests a viewer may make per second ... */
 #define RATE_BURST	40.0		/* ... and in one burst */
 #define MAX_GROUPS	1024
@@ -47,6 +60,7 @@ struct client {
 	size_t inlen;
 	char *out;
 	size_t outlen, outoff, outcap;
+	size_t *budget;			/* strangers: the service's stranger_out, else NULL */
 	int pass_fd;			/* sent with the next answer (SCM_RIGHTS), -1 none */
 	double tokens;
 	uint64_t tok_ns;
@@ -65,6 +79,8 @@ struct service {
 	struct metrics *metrics;	/* --metrics-listen, --metrics-file; NULL when off */
 	struct keeper *keeper;		/* history and quotas; NULL without history */
 	struct client clients[SERVICE_MAX_CLIENTS];
+	size_t stranger_out;		/* answer buffers held for strangers, bytes */
+	uint64_t accept_after_ns;	/* no accept() before (EMFILE) */
 };
 
 const struct option service_longopts[] = {
@@ -384,6 +400,8 @@ static void client_close(struct client *c)
 		close(c->pass_fd);
 	free(c->in);
 	free(c->out);
+	if (c->budget)
+		*c->budget -= c->outcap;
 	memset(c, 0, sizeof(*c));
 	c->fd = -1;
 	c->pass_fd = -1;
@@ -399,9 +417,13 @@ static int queue(struct client *c, const char *s, size_t n)
 
 		while (cap < c->outlen + n)
 			cap *= 2;
+		if (c->budget && *c->budget - c->outcap + cap > STRANGER_OUT_MAX)
+			return -ENOBUFS;
 		p = realloc(c->out, cap);
 		if (!p)
 			return -ENOMEM;
+		if (c->budget)
+			*c->budget += cap - c->outcap;
 		c->out = p;
 		c->outcap = cap;
 	}
@@ -811,8 +833,26 @@ static void client_write(struct client *c)
 		c->outoff += (size_t)n;
 	}
 	c->outoff = c->outlen = 0;
+	if (c->outcap > OUT_KEEP) {
+		/* a big answer went out: its buffer need not stay for the small ones */
+		free(c->out);
+		c->out = NULL;
+		if (c->budget)
+			*c->budget -= c->outcap;
+		c->outcap = 0;
+	}
 	if (c->closing)
 		client_close(c);
+}
+
+static void refuse(int fd, const char *why)
+{
+	char line[160];
+	int n = snprintf(line, sizeof(line), "{\"v\":1,\"ok\":false,\"error\":\"%s\"}\n", why);
+
+	/* best effort: the viewer is closed whatever write() says */
+	(void)!write(fd, line, (size_t)n);
+	close(fd);
 }
 
 static void client_accept(struct service *svc)
@@ -822,31 +862,54 @@ static void client_accept(struct service *svc)
 	struct ucred cred;
 	struct client *c = NULL;
 	int fd = accept4(svc->lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+	int strangers = 0, same_uid = 0;
+	bool trusted;
 
-	if (fd < 0)
+	if (fd < 0) {
+		/* The connection stays queued and poll() would report it at once, forever. */
+		if (errno == EMFILE || errno == ENFILE)
+			svc->accept_after_ns = tm_now_ns() + ACCEPT_PAUSE_MS * 1000000ULL;
 		return;
-	for (int i = 0; i < SERVICE_MAX_CLIENTS && !c; i++)
-		if (svc->clients[i].fd < 0)
-			c = &svc->clients[i];
-	if (!c || getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len)) {
-		static const char full[] = "{\"v\":1,\"ok\":false,\"error\":\"too many viewers\"}\n";
-
-		/* best effort: the viewer is closed whatever write() says */
-		if (!c)
-			(void)!write(fd, full, sizeof(full) - 1);
+	}
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len)) {
 		close(fd);
 		return;
 	}
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &glen))
 		glen = 0;	/* more groups than we ask for: trust by uid and gid only */
+	trusted = service_trusted(cred.uid, cred.gid, groups, glen / sizeof(gid_t),
+				  svc->tmtop_gid);
+	for (int i = 0; i < SERVICE_MAX_CLIENTS; i++) {
+		struct client *o = &svc->clients[i];
+
+		if (o->fd < 0) {
+			if (!c)
+				c = o;
+			continue;
+		}
+		if (!o->trusted) {
+			strangers++;
+			same_uid += o->uid == cred.uid;
+		}
+	}
+	if (!c) {
+		refuse(fd, "too many viewers");
+		return;
+	}
+	if (!trusted && (same_uid >= VIEWERS_PER_UID ||
+			 strangers >= SERVICE_MAX_CLIENTS - TRUSTED_SLOTS)) {
+		refuse(fd, same_uid >= VIEWERS_PER_UID ? "too many viewers of this user" :
+			   "too many viewers");
+		return;
+	}
 	memset(c, 0, sizeof(*c));
 	c->fd = fd;
 	c->pass_fd = -1;
 	c->uid = cred.uid;
 	c->gid = cred.gid;
 	c->pid = cred.pid;
-	c->trusted = service_trusted(cred.uid, cred.gid, groups, glen / sizeof(gid_t),
-				     svc->tmtop_gid);
+	c->trusted = trusted;
+	c->budget = trusted ? NULL : &svc->stranger_out;
 	c->tokens = RATE_BURST;
 	c->tok_ns = tm_now_ns();
 	c->in = malloc(PROTO_LINE_MAX + 1);
@@ -864,11 +927,15 @@ static void *serve(void *arg)
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, NULL);
 	for (;;) {
+		uint64_t now = tm_now_ns();
+		int timeout = -1;
 		nfds_t n = 0;
 
 		pfd[n++] = (struct pollfd){ .fd = svc->wake[0], .events = POLLIN };
-		if (svc->lfd >= 0)
+		if (svc->lfd >= 0 && now >= svc->accept_after_ns)
 			pfd[n++] = (struct pollfd){ .fd = svc->lfd, .events = POLLIN };
+		else if (svc->lfd >= 0)
+			timeout = (int)((svc->accept_after_ns - now) / 1000000ULL) + 1;
 		for (int i = 0; i < SERVICE_MAX_CLIENTS; i++) {
 			struct client *c = &svc->clients[i];
 
@@ -878,7 +945,7 @@ static void *serve(void *arg)
 			pfd[n++] = (struct pollfd){ .fd = c->fd, .events =
 				(c->closing ? 0 : POLLIN) | (c->outlen ? POLLOUT : 0) };
 		}
-		if (poll(pfd, n, -1) < 0 && errno != EINTR)
+		if (poll(pfd, n, timeout) < 0 && errno != EINTR)
 			break;
 		if (pfd[0].revents)
 			break;

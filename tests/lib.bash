@@ -43,9 +43,16 @@ tm_teardown() {
 		kill -9 "$p" 2>/dev/null
 	done
 	if [ -n "${CG:-}" ] && [ -d "$CG" ]; then
-		# Anything still inside was started by this test: end it, then remove the cgroup.
-		for p in $(cat "$CG/cgroup.procs" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
-		for i in $(seq 50); do rmdir "$CG" 2>/dev/null && break; sleep 0.1; done
+		# Anything still inside was started by this test, in child cgroups a test made too
+		# (processes.bats puts a unit below): end it, then remove the cgroups, deepest first.
+		for p in $(cat $(find "$CG" -name cgroup.procs) 2>/dev/null); do
+			kill -9 "$p" 2>/dev/null
+		done
+		for i in $(seq 50); do
+			find "$CG" -depth -type d -exec rmdir {} + 2>/dev/null
+			[ -d "$CG" ] || break
+			sleep 0.1
+		done
 	fi
 	for p in "${TM_MOUNTS[@]:-}"; do
 		[ -n "$p" ] && umount "$p" 2>/dev/null

@@ -61,16 +61,20 @@ static void print_summary(const struct snapshot *s)
 		if (b->not_written)
 			fprintf(stderr, "; %llu rows not written (below the free-space floor)",
 				(unsigned long long)b->not_written);
+		if (b->rotations)
+			fprintf(stderr, "; %llu files rotated (--max-file-size)",
+				(unsigned long long)b->rotations);
 		fputc('\n', stderr);
 		if (b->remark[0])
 			fprintf(stderr, PROG ": %s: note: %s\n", s->logs[i].name, b->remark);
 	}
 	for (size_t i = 0; i < s->nusers; i++) {
 		const struct snap_user *u = &s->users[i];
-		char tok[OWNER_TOKEN_LEN];
+		char tok[OWNER_TOKEN_LEN], name[64];
 
 		fprintf(stderr, "  uid %-6s %-16s in %llu B (%llu pkts)  out %llu B (%llu pkts)\n",
-			owner_token(u->owner, tok, sizeof(tok)), owner_name(u->owner),
+			owner_token(u->owner, tok, sizeof(tok)),
+			owner_name_r(u->owner, name, sizeof(name)),
 			(unsigned long long)u->bytes[TM_DIR_IN],
 			(unsigned long long)u->packets[TM_DIR_IN],
 			(unsigned long long)u->bytes[TM_DIR_OUT],

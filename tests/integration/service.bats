@@ -148,6 +148,62 @@ some_traffic() {
 	stop_meter
 }
 
+@test "strangers cannot lock root out: 8 viewers a uid, 8 slots kept for root and the group" {
+	need_group
+	start_meter
+	# hold.py SOCKET N READY: N viewers that each say hello; prints accepted and refused
+	cat > "$SYNC/hold.py" <<'EOF2'
+import json, socket, sys, time
+path, n, ready = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+socks, ok, refused = [], 0, []
+for _ in range(n):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.connect(path)
+    try:
+        s.sendall(b'{"v":1,"cmd":"hello"}\n')
+    except BrokenPipeError:
+        pass  # refused at once: the reason is still there to read
+    line = s.makefile().readline()
+    a = json.loads(line) if line else {"ok": False, "error": "closed"}
+    if a.get("ok"):
+        ok += 1
+        socks.append(s)
+    else:
+        refused.append(a.get("error"))
+print(ok, "|".join(sorted(set(refused))))
+sys.stdout.flush()
+open(ready, "w").close()
+time.sleep(30)
+EOF2
+	chmod 644 "$SYNC/hold.py"
+	# one user asks for 12: 8 are served, the rest told why
+	as 65400 "" /usr/bin/python3 "$SYNC/hold.py" "$SOCKET" 12 "$SYNC/r65400" > "$TMP/h65400" &
+	TM_PIDS+=($!)
+	tm_wait_file "$SYNC/r65400"
+	[ "$(cat "$TMP/h65400")" = "8 too many viewers of this user" ]
+	# and tmtop says so too, not just that the connection closed
+	run as 65400 "" "$TOP" -b -n 1 --socket "$SOCKET"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"too many viewers of this user"* ]]
+	# six more users take their 8 each: 56 strangers, all the slots strangers may have
+	for u in 65401 65402 65403 65404 65405 65406; do
+		as $u "" /usr/bin/python3 "$SYNC/hold.py" "$SOCKET" 8 "$SYNC/r$u" > "$TMP/h$u" &
+		TM_PIDS+=($!)
+	done
+	for u in 65401 65402 65403 65404 65405 65406; do
+		tm_wait_file "$SYNC/r$u"
+		[ "$(cat "$TMP/h$u")" = "8 " ]
+	done
+	# an eighth stranger is refused; root and a member of the group still get in
+	as 65407 "" /usr/bin/python3 "$SYNC/hold.py" "$SOCKET" 1 "$SYNC/r65407" > "$TMP/h65407" &
+	TM_PIDS+=($!)
+	tm_wait_file "$SYNC/r65407"
+	[ "$(cat "$TMP/h65407")" = "0 too many viewers" ]
+	ask 0 "" '{"v":1,"cmd":"hello"}' | jq -e '.ok and .access == "all"'
+	ask "$TM_UID_A" "$TMTOP_GID" '{"v":1,"cmd":"hello"}' | jq -e '.ok and .access == "all"'
+	stop_meter
+}
+
 @test "tmtop attaches to the running meter: nothing loaded, nothing written, the header says so" {
 	start_meter --user root
 	some_traffic
@@ -215,6 +271,8 @@ some_traffic() {
 	grep -qE '^CapEff:\s+0+$' "/proc/$METER/status"
 	grep -qE '^CapPrm:\s+0+$' "/proc/$METER/status"
 	grep -qE '^NoNewPrivs:\s+1$' "/proc/$METER/status"
+	# not dumpable: another process of the same user can neither look inside nor take its fds
+	! as 65534 "" ls "/proc/$METER/fd" 2>/dev/null
 	# a new user's file, created after the switch
 	tm_traffic "$TM_UID_A" udp-send 4 127.0.0.1 9 4 100
 	sleep 0.3

@@ -1402,6 +1402,34 @@ static void test_pick_idle_in_kernel(void **state)
 	agg_free(a);
 }
 
+/*
+ * Reads closer than a slot's minimum gap share a slot (the engine reads every 250 ms, and at
+ * once when its table fills). An owner evicted from the kernel after one read is no candidate
+ * at the next until a read lists it again: picking it again wasted the eviction on an entry
+ * already gone while the table filled up (a flood of new uids overflowed it).
+ */
+static void test_pick_idle_after_kernel_eviction(void **state)
+{
+	struct agg *a = agg_window(2 * SEC);
+	struct owner_total t[3] = { tot(1, 5, 5), tot(2, 5, 5), tot(3, 5, 5) };
+	tm_owner_t out[8];
+
+	agg_counters(a, SEC, t, 3);
+	agg_counters(a, SEC + 250 * MS, t, 3);
+	assert_int_equal(agg_pick_idle(a, 2 * SEC, 0, true, 1, out), 1);
+	assert_int_equal(out[0], 1);
+	agg_kernel_gone(a, &t[0]);
+	/* the next read, in the same slot, lists 2 and 3 only: 2 is the idlest candidate */
+	agg_counters(a, SEC + 300 * MS, &t[1], 2);
+	assert_int_equal(agg_pick_idle(a, 2 * SEC, 0, true, 1, out), 1);
+	assert_int_equal(out[0], 2);
+	assert_int_equal(agg_pick_idle(a, 2 * SEC, 0, true, 8, out), 2);
+	/* back in the table, a candidate again */
+	agg_counters(a, SEC + 350 * MS, (struct owner_total[]){ tot(1, 1, 0), t[1], t[2] }, 3);
+	assert_int_equal(agg_pick_idle(a, 2 * SEC, 0, true, 8, out), 3);
+	agg_free(a);
+}
+
 static void expect_totals_at_least(struct agg *a, uint64_t prev[4], uint64_t want_in,
 				   uint64_t want_out)
 {
@@ -1677,6 +1705,7 @@ int main(void)
 		cmocka_unit_test(test_proc_exit),
 		cmocka_unit_test(test_pick_idle),
 		cmocka_unit_test(test_pick_idle_in_kernel),
+		cmocka_unit_test(test_pick_idle_after_kernel_eviction),
 		cmocka_unit_test(test_evict_ledger),
 		cmocka_unit_test(test_ledger_overflow),
 		cmocka_unit_test(test_spark_steady_and_stall),

@@ -845,6 +845,40 @@ static void test_small_buffer_many_rows(void **state)
 	assert_int_equal(in + out, 9999ULL * 10000 / 2);
 }
 
+/*
+ * A buffer starts at a page and grows only for an owner that fills it between flushes: the
+ * busy owner still gets the whole configured buffer (no write(2) before it is full), and the
+ * rows that cross each doubling are whole.
+ */
+static void test_buffer_grows_to_its_size(void **state)
+{
+	struct fixture *fx = *state;
+	uint64_t in, out;
+	char path[128];
+	struct stat st;
+	int n = 0;
+
+	start(fx, 256 * 1024);
+	path_of(path, sizeof(path), fx, "lo", 43);
+	assert_int_equal(put(43, TM_DIR_OUT, 1), 0);
+	n++;
+	/* rows of about 60 bytes: 200 KiB of them go past every doubling but not past 256 KiB */
+	for (; n < 3500; n++)
+		assert_int_equal(put(43, n & 1, n), 0);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_size, 0);
+	assert_int_equal(stats().rows, 0);
+	/* filled: then it is written in one go and starts again */
+	for (; n < 6000; n++)
+		assert_int_equal(put(43, n & 1, n), 0);
+	assert_int_equal(stat(path, &st), 0);
+	assert_true(st.st_size > 200 * 1024);
+	assert_int_equal(flush(), 0);
+	assert_int_equal(stats().rows, 6000);
+	assert_int_equal(check_log(path, true, 0, 0, &in, &out), 6000);
+	assert_int_equal(in + out, 5999ULL * 6000 / 2 + 1);
+}
+
 static void test_multi_uid(void **state)
 {
 	struct fixture *fx = *state;
@@ -1785,6 +1819,7 @@ int main(void)
 		T(test_header_on_empty_existing_file),
 		T(test_totals_continue),
 		T(test_small_buffer_many_rows),
+		T(test_buffer_grows_to_its_size),
 		T(test_multi_uid),
 		T(test_owner_file_names),
 		T(test_reader_group),
