@@ -40,7 +40,7 @@ BIN="$TM_BIN_DIR/traffic_meter_user"
 MPORT=$(tm_port)
 URL="http://127.0.0.1:$MPORT/metrics"
 
-"$BIN" -d "$TMP" --no-socket -i /dev/null --metrics-listen "127.0.0.1:$MPORT" "$CG" lo \
+"$BIN" -d "$TMP" --no-socket --no-history -i /dev/null --metrics-listen "127.0.0.1:$MPORT" "$CG" lo \
 	2> "$TMP/stderr" &
 METER=$!
 TM_PIDS+=("$METER")

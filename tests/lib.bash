@@ -100,5 +100,15 @@ tm_attached() {
 	bpftool cgroup show "$1" 2>/dev/null | grep -cE 'ingress|egress' || true
 }
 
-# A free port for this test (avoids collisions between suites).
-tm_port() { echo $((20000 + RANDOM % 20000)); }
+# tm_port: a port no socket holds now, below the kernel's ephemeral range so that no
+# outgoing connection (a scrape, a test's own traffic) can take it before the test binds it.
+tm_port() {
+	local lo p i
+	read -r lo _ < /proc/sys/net/ipv4/ip_local_port_range
+	((lo > 20000 + 1000)) || lo=30000
+	for ((i = 0; i < 100; i++)); do
+		p=$((20000 + RANDOM % (lo - 20000)))
+		[ -z "$(ss -Htuan "( sport = :$p )" 2>/dev/null)" ] && break
+	done
+	echo "$p"
+}

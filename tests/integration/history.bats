@@ -73,20 +73,27 @@ bucket() {
 	lib=$(ls /usr/lib/*/faketime/libfaketime.so.1 2>/dev/null | head -n1)
 	[ -n "$lib" ] || skip "libfaketime not installed"
 	# preloaded into the meter itself (the faketime wrapper would take our signals); a
-	# sanitized build must be told that ASan's runtime need not come first
+	# sanitized build must be told that ASan's runtime need not come first. The clock starts
+	# 25 s before the turn: room for a slow start-up, which must not carry the first packets
+	# over it.
 	ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0" \
-	LD_PRELOAD="$lib" FAKETIME="@2026-11-30 23:59:53" "$BIN" --user root -d "$TMP" \
+	LD_PRELOAD="$lib" FAKETIME="@2026-11-30 23:59:35" "$BIN" --user root -d "$TMP" \
 		--socket "$SOCKET" --history-db "$DB" --history-interval 1 -i /dev/null "$CG" lo \
 		2> "$TMP/stderr" &
 	METER=$!
 	TM_PIDS+=("$METER")
-	tm_wait_grep "$TMP/stderr" 'watching' 10
-	tm_traffic "$TM_UID_A" udp-send 4 127.0.0.1 9 4 100
-	sleep 6		# the meter's clock turns to December 1st meanwhile
-	tm_traffic "$TM_UID_A" udp-send 4 127.0.0.1 9 6 100
-	sleep 6
-	stop_meter
+	tm_wait_grep "$TMP/stderr" 'watching' 20
 	nov=$(date -d '2026-11-01 00:00:00' +%s) dec=$(date -d '2026-12-01 00:00:00' +%s)
+	tm_traffic "$TM_UID_A" udp-send 4 127.0.0.1 9 4 100
+	# the meter's own clock, as its snapshot tells it: still November, with a few seconds
+	# for the keeper to write them down, and how long until it turns to December 1st
+	now=$("$TOP" -b -n 1 -d 0.3 --socket "$SOCKET" --json | jq '.time | floor')
+	echo "the meter's clock: $(date -d "@$now")"
+	[ "$now" -lt $((dec - 3)) ]
+	sleep $((dec - now + 2))
+	tm_traffic "$TM_UID_A" udp-send 4 127.0.0.1 9 6 100
+	sleep 3
+	stop_meter
 	sqlite3 "$DB" 'select period, start, packets_out from traffic order by period, start'
 	[ "$(sqlite3 "$DB" "select packets_out from traffic where period = 3 and start = $nov")" -eq 4 ]
 	[ "$(sqlite3 "$DB" "select packets_out from traffic where period = 3 and start = $dec")" -eq 6 ]

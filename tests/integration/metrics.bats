@@ -27,7 +27,7 @@ need_prometheus() {
 
 # start_meter [options...]: the service on $CG with its metrics on 127.0.0.1:$MPORT.
 start_meter() {
-	"$BIN" -d "$TMP" --socket "$TMP/meter.sock" -i /dev/null \
+	"$BIN" -d "$TMP" --socket "$TMP/meter.sock" --history-db "$TMP/history.db" -i /dev/null \
 		--metrics-listen "127.0.0.1:$MPORT" "$@" "$CG" lo 2> "$TMP/stderr" &
 	METER=$!
 	TM_PIDS+=("$METER")
@@ -185,7 +185,7 @@ query() {
 
 @test "--metrics-listen on IPv6 loopback" {
 	start_meter_v6() {
-		"$BIN" -d "$TMP" --no-socket -i /dev/null --metrics-listen "[::1]:$MPORT" \
+		"$BIN" -d "$TMP" --no-socket --no-history -i /dev/null --metrics-listen "[::1]:$MPORT" \
 			"$CG" lo 2> "$TMP/stderr" &
 		METER=$!
 		TM_PIDS+=("$METER")
@@ -426,14 +426,14 @@ nothing_attached() {
 @test "a bad --metrics-listen is one line and a non-zero exit, with nothing attached" {
 	for bad in 127.0.0.1 localhost:9477 127.0.0.1:0 127.0.0.1:70000 '::1:9477' '[::1]' \
 		   300.0.0.1:9477 :9477 '127.0.0.1:http'; do
-		run "$BIN" -d "$TMP" --no-socket -i /dev/null --metrics-listen "$bad" "$CG" lo
+		run "$BIN" -d "$TMP" --no-socket --no-history -i /dev/null --metrics-listen "$bad" "$CG" lo
 		echo "$bad: $output"
 		[ "$status" -eq 2 ]
 		[ "${#lines[@]}" -eq 1 ]
 		[[ "$output" == *"bad --metrics-listen '$bad'"* ]]
 		nothing_attached
 	done
-	run "$BIN" -d "$TMP" --no-socket -i /dev/null --metrics-listen localhost:9477 "$CG" lo
+	run "$BIN" -d "$TMP" --no-socket --no-history -i /dev/null --metrics-listen localhost:9477 "$CG" lo
 	[[ "$output" == *"not a numeric IPv4 address"* ]]
 
 	# a port something else listens on
@@ -441,7 +441,7 @@ nothing_attached() {
 s = socket.socket(); s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen()
 open(sys.argv[2], "w").close(); time.sleep(30)' "$MPORT" "$SYNC/listening"
 	tm_wait_file "$SYNC/listening"
-	run "$BIN" -d "$TMP" --no-socket -i /dev/null --metrics-listen "127.0.0.1:$MPORT" "$CG" lo
+	run "$BIN" -d "$TMP" --no-socket --no-history -i /dev/null --metrics-listen "127.0.0.1:$MPORT" "$CG" lo
 	echo "$output"
 	[ "$status" -ne 0 ]
 	[ "${#lines[@]}" -eq 1 ]
@@ -449,7 +449,7 @@ open(sys.argv[2], "w").close(); time.sleep(30)' "$MPORT" "$SYNC/listening"
 	nothing_attached
 
 	# an address this host does not have (TEST-NET-1: bind only, nothing is sent)
-	run "$BIN" -d "$TMP" --no-socket -i /dev/null --metrics-listen "192.0.2.1:$MPORT" "$CG" lo
+	run "$BIN" -d "$TMP" --no-socket --no-history -i /dev/null --metrics-listen "192.0.2.1:$MPORT" "$CG" lo
 	echo "$output"
 	[ "$status" -ne 0 ]
 	[ "${#lines[@]}" -eq 1 ]
@@ -464,7 +464,7 @@ open(sys.argv[2], "w").close(); time.sleep(30)' "$MPORT" "$SYNC/listening"
 	run "$BIN" --metrics-file "$TMP/" "$CG"
 	[ "$status" -eq 2 ]
 	[[ "$output" == *"bad --metrics-file"* ]]
-	run "$BIN" -d "$TMP" --no-socket -i /dev/null --metrics-file "$TMP/nodir/x.prom" "$CG" lo
+	run "$BIN" -d "$TMP" --no-socket --no-history -i /dev/null --metrics-file "$TMP/nodir/x.prom" "$CG" lo
 	[ "$status" -ne 0 ]
 	[ "${#lines[@]}" -eq 1 ]
 	[[ "$output" == *"$TMP/nodir"*"No such file or directory"* ]]
@@ -516,7 +516,7 @@ open(sys.argv[2], "w").close(); time.sleep(30)' "$MPORT" "$SYNC/listening"
 }
 
 @test "flows: the page's jq sums of the flow records equal the kernel's totals" {
-	"$BIN" -d "$TMP" --no-socket -i /dev/null -o csv,flows --flow-interval 1 "$CG" lo \
+	"$BIN" -d "$TMP" --no-socket --no-history -i /dev/null -o csv,flows --flow-interval 1 "$CG" lo \
 		2> "$TMP/stderr" &
 	METER=$!
 	TM_PIDS+=("$METER")
