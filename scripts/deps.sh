@@ -17,17 +17,18 @@ apt_tools=(bpftool)
 # prometheus: the metrics suite scrapes the meter with the real server and lints with promtool;
 # acl: it gives the meter's user a textfile directory with setfacl, as doc/FLEET.md says; curl
 # scrapes. history.bats: faketime (libfaketime, a month boundary), sqlite3 (the database as a
-# user would open it), python3-jsonschema (the report JSON against its schema).
-apt_test=(libcmocka-dev bats tmux iproute2 procps util-linux python3 iperf3 psmisc jq
+# user would open it), python3-jsonschema (the report JSON against its schema). git and
+# clang-format: format.bats runs make format (git clang-format) on a clone.
+apt_test=(libcmocka-dev bats tmux iproute2 procps util-linux python3 iperf3 psmisc jq git clang-format
 	  libclang-rt-dev mandoc logrotate systemd prometheus acl curl faketime sqlite3
 	  python3-jsonschema)
 apt_bench=(nethogs iftop time)
 apt_shots=(xterm xvfb imagemagick x11-utils fonts-dejavu-core)
 
 dnf_build=(make gcc clang pkgconf-pkg-config libbpf-devel elfutils-libelf-devel zlib-devel ncurses-devel uthash-devel json-c-devel sqlite-devel libmicrohttpd-devel bpftool)
-dnf_test=(libcmocka-devel bats jq acl curl tmux iproute procps-ng util-linux python3 iperf3 psmisc nethogs iftop time compiler-rt mandoc logrotate systemd libfaketime sqlite python3-jsonschema)
+dnf_test=(libcmocka-devel bats jq git clang-tools-extra acl curl tmux iproute procps-ng util-linux python3 iperf3 psmisc nethogs iftop time compiler-rt mandoc logrotate systemd libfaketime sqlite python3-jsonschema)
 zyp_build=(make gcc clang pkg-config libbpf-devel libelf-devel zlib-devel ncurses-devel uthash-devel libjson-c-devel sqlite3-devel libmicrohttpd-devel bpftool)
-zyp_test=(cmocka-devel bats jq acl curl tmux iproute2 procps util-linux python3 iperf3 psmisc nethogs iftop time mandoc logrotate systemd sqlite3 python3-jsonschema)
+zyp_test=(cmocka-devel bats jq git clang-tools acl curl tmux iproute2 procps util-linux python3 iperf3 psmisc nethogs iftop time mandoc logrotate systemd sqlite3 python3-jsonschema)
 
 as_root() {
 	if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi

@@ -18,8 +18,8 @@
 # canary with one UBSan error must leave a report and fail), so a broken setup cannot pass for a
 # clean run; any run with TM_SAN_LOG_DIR does. Left out of it: the fuzzers (their harnesses are
 # ASan+UBSan builds already, run in the first pass), the bench smoke (it measures the normal
-# build's programs; nothing in it checks more than the integration suites do) and install.bats
-# (it checks what make install copies, which is the normal build).
+# build's programs; nothing in it checks more than the integration suites do), install.bats
+# (it checks what make install copies, which is the normal build) and format.bats (no build).
 set -u
 cd "$(dirname "$0")/.."
 
@@ -110,7 +110,7 @@ run_suites() {
 	fi
 	for f in tests/integration/*.bats tests/tui/*.bats bench/*.bats; do
 		[ -f "$f" ] && selected "$f" || continue
-		[ "$3" = 1 ] || [[ $f != bench/* && $f != */install.bats ]] || continue
+		[ "$3" = 1 ] || [[ $f != bench/* && $f != */install.bats && $f != */format.bats ]] || continue
 		run_tap "$f" timeout 1200 bats --tap "$f"
 	done
 }
