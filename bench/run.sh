@@ -51,6 +51,11 @@ T_EVENTS_OVER_COUNTING=1.3	# (full - floor) / (counting - floor), BPF ns per pac
 # Issue 14's "counting alone today", floor subtracted, UDP-64B IPv4 ingress / egress (ns).
 TODAY_COUNTING_IN=180
 TODAY_COUNTING_OUT=265
+# ... and with every packet logged (433 / 572 less the floor of 70 / 71): the "before" of issue
+# 7, whose real owner may not raise the programs' cost by more than 10 %.
+TODAY_EVENTS_IN=363
+TODAY_EVENTS_OUT=501
+T_ISSUE7_RAISE=1.10
 # Targets from issue 10 (the uid flood).
 T_UID_FDS=256
 T_UID_RSS_MIB=64
@@ -1108,6 +1113,16 @@ print_cost_targets()
 			[ "$cin" -le "$TODAY_COUNTING_IN" ] && [ "$cout" -le "$TODAY_COUNTING_OUT" ] && ok=1
 			verdict "$(load_label "$load"): counting alone no dearer than then" "$ok" \
 				"$cin / $cout ns above the floor against $TODAY_COUNTING_IN / $TODAY_COUNTING_OUT"
+			ok=0
+			awk -v a="$fin" -v b="$fout" -v ca="$cin" -v cb="$cout" -v t="$T_ISSUE7_RAISE" \
+				-v ea="$TODAY_EVENTS_IN" -v eb="$TODAY_EVENTS_OUT" \
+				-v ka="$TODAY_COUNTING_IN" -v kb="$TODAY_COUNTING_OUT" \
+				'BEGIN { exit !(a <= t * ea && b <= t * eb && ca <= t * ka && cb <= t * kb) }' && ok=1
+			verdict "$(load_label "$load"): the real owner and its namespace (issue 7) raise the programs' cost by ≤ 10 % (before: the figures above, measured on the first version, this VM)" "$ok" \
+				"$(awk -v a="$fin" -v b="$fout" -v ca="$cin" -v cb="$cout" -v ea="$TODAY_EVENTS_IN" -v eb="$TODAY_EVENTS_OUT" \
+					-v ka="$TODAY_COUNTING_IN" -v kb="$TODAY_COUNTING_OUT" 'BEGIN {
+					printf "logging %s / %s ns against %s / %s before (%+.0f %% / %+.0f %%); counting %s / %s against %s / %s (%+.0f %% / %+.0f %%)",
+						a, b, ea, eb, 100 * (a / ea - 1), 100 * (b / eb - 1), ca, cb, ka, kb, 100 * (ca / ka - 1), 100 * (cb / kb - 1) }')"
 		fi
 	done
 }
