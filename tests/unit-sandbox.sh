@@ -46,7 +46,7 @@ done
 
 # Everything below happens in the new namespace.
 inner() {
-	local m mp gid d parent src name
+	local m mp gid d parent src name exe
 	if [ -n "$fake" ]; then
 		mount --bind "$fake/passwd" /etc/passwd
 		mount --bind "$fake/group" /etc/group
@@ -71,14 +71,26 @@ inner() {
 	done < <(awk '{ print $5 }' /proc/self/mountinfo | sort -u)
 
 	# The unit's directories, each over a read-only tmpfs that hides the rest of its parent.
+	# The command's executable is bound read-only at /run/tmtop-exec/: the installed unit runs
+	# it from $(PREFIX)/sbin, which stays visible, while a source tree under /tmp, /home or
+	# /root, where a test may run it from, is hidden below.
+	exe=$(command -v "$1")
 	for m in /var/log:log:tmtop /run:run:tmtop /var/lib:lib:tmtop; do
 		IFS=: read -r parent src name <<< "$m"
 		mount -t tmpfs -o mode=0755 tmpfs "$parent"
 		mkdir "$parent/$name"
 		mount --bind "$state/$src" "$parent/$name"
 		mount -o remount,bind,rw "$parent/$name"
+		if [ "$parent" = /run ]; then
+			mkdir /run/tmtop-exec
+			touch "/run/tmtop-exec/${exe##*/}"
+			mount --bind "$exe" "/run/tmtop-exec/${exe##*/}"
+			mount -o remount,bind,ro "/run/tmtop-exec/${exe##*/}"
+		fi
 		mount -o remount,bind,ro "$parent"
 	done
+	shift
+	set -- "/run/tmtop-exec/${exe##*/}" "$@"
 
 	mount -t tmpfs -o mode=1777 tmpfs /tmp			# PrivateTmp=
 	mount -t tmpfs -o mode=1777 tmpfs /var/tmp
