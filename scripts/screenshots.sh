@@ -32,6 +32,7 @@ DISPLAY_NUM=":$DISPLAY_NUM"
 cleanup() {
 	set +e
 	tmux -L "$SOCK" kill-server 2>/dev/null
+	rm -f "${TMUX_TMPDIR:-/tmp}/tmux-$(id -u)/$SOCK"	# tmux 3.3 leaves it
 	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
 	sleep 0.5
 	for p in $(cat "$CG/cgroup.procs" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done

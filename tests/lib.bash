@@ -95,6 +95,13 @@ tm_wait_grep() {
 	return 1
 }
 
+# tm_tmux_kill SOCKET: end the tmux server on -L SOCKET and remove its socket file, which
+# tmux 3.3 leaves behind when the server is killed.
+tm_tmux_kill() {
+	tmux -L "$1" kill-server 2>/dev/null || true
+	rm -f "${TMUX_TMPDIR:-/tmp}/tmux-$(id -u)/$1"
+}
+
 # tm_attached CG: the number of programs attached directly to CG.
 tm_attached() {
 	bpftool cgroup show "$1" 2>/dev/null | grep -cE 'ingress|egress' || true

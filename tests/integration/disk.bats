@@ -21,7 +21,7 @@ setup() {
 }
 
 teardown() {
-	[ -n "$TMUX_SOCK" ] && tmux -L "$TMUX_SOCK" kill-server 2>/dev/null
+	[ -n "$TMUX_SOCK" ] && tm_tmux_kill "$TMUX_SOCK"
 	tm_teardown
 }
 

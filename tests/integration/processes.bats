@@ -44,6 +44,7 @@ EOF
 }
 
 teardown() {
+	tm_tmux_kill "tmtop_proc_$$"
 	tm_teardown
 }
 
@@ -167,7 +168,7 @@ EOF
 	conns=$(tmux -L "$ts" capture-pane -p -t v)
 	tmux -L "$ts" send-keys -t v q
 	sleep 0.3
-	tmux -L "$ts" kill-server 2>/dev/null || true
+	tm_tmux_kill "$ts"
 	stop_meter
 	echo "$flat"; echo "$conns"
 	[[ "$flat" == *"Processes of every user"* ]]

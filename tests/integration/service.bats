@@ -35,7 +35,7 @@ EOF
 }
 
 teardown() {
-	[ -n "${TMUX_SOCK:-}" ] && tmux -L "$TMUX_SOCK" kill-server 2>/dev/null
+	[ -n "${TMUX_SOCK:-}" ] && tm_tmux_kill "$TMUX_SOCK"
 	tm_teardown
 	[ -n "$MADE_GROUP" ] && groupdel tmtop 2>/dev/null
 	[ -n "$MADE_LOGDIR" ] && rm -rf "$MADE_LOGDIR"

@@ -56,7 +56,7 @@ setup_file() {
 
 teardown_file() {
 	[ -n "${CG:-}" ] || return 0
-	tmux -L "$SOCK" kill-server 2>/dev/null || true
+	tm_tmux_kill "$SOCK"
 	rmdir "$CG" 2>/dev/null || true
 	[ -n "${TOP_TMP:-}" ] && rm -rf "$TOP_TMP"
 	true
@@ -72,7 +72,7 @@ setup() {
 # Kill only what this test started, wait for the cgroup to empty, leave no tmux behind.
 teardown() {
 	local p i
-	tmux -L "$SOCK" kill-server 2>/dev/null || true
+	tm_tmux_kill "$SOCK"
 	for p in $(cat "$PIDS" 2>/dev/null); do
 		kill "$p" 2>/dev/null || true
 	done
