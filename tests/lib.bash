@@ -95,6 +95,26 @@ tm_wait_grep() {
 	return 1
 }
 
+# tm_start_meter [--ready REGEX] CMD...: run the meter CMD in the background, its standard error
+# in $TMP/stderr, as METER (teardown ends it), and wait until it says it is watching (or REGEX).
+tm_start_meter() {
+	local ready=watching
+	if [ "$1" = --ready ]; then
+		ready=$2
+		shift 2
+	fi
+	"$@" 2> "$TMP/stderr" &
+	METER=$!
+	TM_PIDS+=("$METER")
+	tm_wait_grep "$TMP/stderr" "$ready" 10 || { cat "$TMP/stderr"; return 1; }
+}
+
+# tm_stop_meter: SIGINT to METER, and its exit status.
+tm_stop_meter() {
+	kill -INT "$METER"
+	wait "$METER"
+}
+
 # tm_tmux_kill SOCKET: end the tmux server on -L SOCKET and remove its socket file, which
 # tmux 3.3 leaves behind when the server is killed.
 tm_tmux_kill() {

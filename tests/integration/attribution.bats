@@ -57,18 +57,11 @@ start_meter() {
 		cg=$(tm_cg2_mount)
 		shift
 	fi
-	"$BIN" --user root -d "$TMP" --socket "$TMP/meter.sock" --history-db "$TMP/history.db" \
-		-i /dev/null "$@" "$cg" lo \
-		2> "$TMP/stderr" &
-	METER=$!
-	TM_PIDS+=("$METER")
-	tm_wait_grep "$TMP/stderr" 'watching' 10 || { cat "$TMP/stderr"; return 1; }
+	tm_start_meter "$BIN" --user root -d "$TMP" --socket "$TMP/meter.sock" \
+		--history-db "$TMP/history.db" -i /dev/null "$@" "$cg" lo
 }
 
-stop_meter() {
-	kill -INT "$METER"
-	wait "$METER"
-}
+stop_meter() { tm_stop_meter; }
 
 log_of() { echo "$TMP/traffic_user_lo_$1.log"; }
 

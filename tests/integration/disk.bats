@@ -30,17 +30,11 @@ logb() { echo "$LOGDIR/traffic_user_lo_$TM_UID_B.log"; }
 
 # start_meter [options...]: the service as deployed (it runs as nobody here), logs in $LOGDIR.
 start_meter() {
-	"$BIN" -d "$LOGDIR" --socket "$TMP/meter.sock" --history-db "$TMP/history.db" \
-		-i /dev/null "$@" "$CG" lo 2> "$TMP/stderr" &
-	METER=$!
-	TM_PIDS+=("$METER")
-	tm_wait_grep "$TMP/stderr" 'watching' 10 || { cat "$TMP/stderr"; return 1; }
+	tm_start_meter "$BIN" -d "$LOGDIR" --socket "$TMP/meter.sock" --history-db "$TMP/history.db" \
+		-i /dev/null "$@" "$CG" lo
 }
 
-stop_meter() {
-	kill -INT "$METER"
-	wait "$METER"
-}
+stop_meter() { tm_stop_meter; }
 
 # udp_exchange COUNT SIZE: user B receives, user A sends, over 127.0.0.1.
 udp_exchange() {

@@ -22,18 +22,11 @@ teardown() {
 }
 
 start_meter() {
-	"$BIN" --user root -d "$TMP" --socket "$SOCKET" --history-db "$DB" --history-interval 1 \
-		-i /dev/null "$@" "$CG" lo 2>> "$TMP/stderr" &
-	METER=$!
-	TM_PIDS+=("$METER")
-	tm_wait_grep "$TMP/stderr" 'watching' 10 || { cat "$TMP/stderr"; return 1; }
+	tm_start_meter "$BIN" --user root -d "$TMP" --socket "$SOCKET" --history-db "$DB" \
+		--history-interval 1 -i /dev/null "$@" "$CG" lo
 }
 
-stop_meter() {
-	kill -INT "$METER"
-	wait "$METER"
-	: > "$TMP/stderr"
-}
+stop_meter() { tm_stop_meter; }
 
 # bucket PERIOD OWNER: "packets_in packets_out bytes_in bytes_out" summed over the buckets
 bucket() {

@@ -27,17 +27,12 @@ need_prometheus() {
 
 # start_meter [options...]: the service on $CG with its metrics on 127.0.0.1:$MPORT.
 start_meter() {
-	"$BIN" -d "$TMP" --socket "$TMP/meter.sock" --history-db "$TMP/history.db" -i /dev/null \
-		--metrics-listen "127.0.0.1:$MPORT" "$@" "$CG" lo 2> "$TMP/stderr" &
-	METER=$!
-	TM_PIDS+=("$METER")
-	tm_wait_grep "$TMP/stderr" 'watching|counting' 10 || { cat "$TMP/stderr"; return 1; }
+	tm_start_meter --ready 'watching|counting' "$BIN" -d "$TMP" --socket "$TMP/meter.sock" \
+		--history-db "$TMP/history.db" -i /dev/null --metrics-listen "127.0.0.1:$MPORT" \
+		"$@" "$CG" lo
 }
 
-stop_meter() {
-	kill -INT "$METER"
-	wait "$METER"
-}
+stop_meter() { tm_stop_meter; }
 
 scrape() { curl -sS --max-time 5 "http://127.0.0.1:$MPORT/metrics"; }
 

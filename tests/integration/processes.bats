@@ -49,17 +49,11 @@ teardown() {
 }
 
 start_meter() {
-	"$BIN" --user root -d "$TMP" --socket "$SOCKET" --no-history -i /dev/null "$@" "$CG" lo \
-		2> "$TMP/stderr" &
-	METER=$!
-	TM_PIDS+=("$METER")
-	tm_wait_grep "$TMP/stderr" 'watching' 10 || { cat "$TMP/stderr"; return 1; }
+	tm_start_meter "$BIN" --user root -d "$TMP" --socket "$SOCKET" --no-history -i /dev/null \
+		"$@" "$CG" lo
 }
 
-stop_meter() {
-	kill -INT "$METER"
-	wait "$METER"
-}
+stop_meter() { tm_stop_meter; }
 
 # in_cg CG UID CMD...: run CMD as UID inside cgroup CG
 in_cg() {

@@ -32,11 +32,8 @@ teardown() {
 # start_meter [options...]: the service on $CG as it runs by default (it drops to nobody here),
 # logs, socket and history in $TMP. PRE (e.g. "prlimit --nofile=64:64") wraps it.
 start_meter() {
-	${PRE:-} "$BIN" -d "$TMP" --socket "$TMP/meter.sock" --history-db "$TMP/history.db" \
-		-i /dev/null "$@" "$CG" lo 2> "$TMP/stderr" &
-	METER=$!
-	TM_PIDS+=("$METER")
-	tm_wait_grep "$TMP/stderr" 'watching' 10 || { cat "$TMP/stderr"; return 1; }
+	tm_start_meter ${PRE:-} "$BIN" -d "$TMP" --socket "$TMP/meter.sock" \
+		--history-db "$TMP/history.db" -i /dev/null "$@" "$CG" lo
 }
 
 fds_of() { ls "/proc/$1/fd" 2>/dev/null | wc -l; }

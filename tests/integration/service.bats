@@ -52,17 +52,11 @@ need_group() {
 }
 
 start_meter() {
-	"$BIN" -d "$TMP" --socket "$SOCKET" --history-db "$TMP/history.db" -i /dev/null "$@" "$CG" lo \
-		2> "$TMP/stderr" &
-	METER=$!
-	TM_PIDS+=("$METER")
-	tm_wait_grep "$TMP/stderr" 'watching' 10 || { cat "$TMP/stderr"; return 1; }
+	tm_start_meter "$BIN" -d "$TMP" --socket "$SOCKET" --history-db "$TMP/history.db" \
+		-i /dev/null "$@" "$CG" lo
 }
 
-stop_meter() {
-	kill -INT "$METER"
-	wait "$METER"
-}
+stop_meter() { tm_stop_meter; }
 
 # as UID [GROUPS] CMD...: run CMD as UID, outside the test cgroup (a viewer)
 as() {
