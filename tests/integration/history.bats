@@ -65,17 +65,17 @@ bucket() {
 	local lib
 	lib=$(ls /usr/lib/*/faketime/libfaketime.so.1 2>/dev/null | head -n1)
 	[ -n "$lib" ] || skip "libfaketime not installed"
-	# preloaded into the meter itself (the faketime wrapper would take our signals); a
-	# sanitized build must be told that ASan's runtime need not come first. The clock starts
-	# 25 s before the turn: room for a slow start-up, which must not carry the first packets
-	# over it.
-	ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0" \
-	LD_PRELOAD="$lib" FAKETIME="@2026-11-30 23:59:35" "$BIN" --user root -d "$TMP" \
-		--socket "$SOCKET" --history-db "$DB" --history-interval 1 -i /dev/null "$CG" lo \
-		2> "$TMP/stderr" &
-	METER=$!
-	TM_PIDS+=("$METER")
-	tm_wait_grep "$TMP/stderr" 'watching' 20
+	# ASan's allocator and libfaketime's clock lock can deadlock each other at random (upstream
+	# libfaketime #365 and #391; CI saw the sanitized meter never start, twice): the
+	# sanitized pass leaves this one test to the normal build, which runs it whole.
+	[ -z "${TM_SAN_LOG_DIR:-}" ] || skip "libfaketime and ASan deadlock (libfaketime #365, #391)"
+	# Preloaded into the meter itself (the faketime wrapper would take our signals). Only the
+	# wall clock moves, as it does at a real month's turn: the monotonic clocks the kernel
+	# stamps packets with are left alone. The clock starts 25 s before the turn: room for a
+	# slow start-up, which must not carry the first packets over it.
+	tm_start_meter env LD_PRELOAD="$lib" FAKETIME="@2026-11-30 23:59:35" \
+		FAKETIME_DONT_FAKE_MONOTONIC=1 "$BIN" --user root -d "$TMP" --socket "$SOCKET" \
+		--history-db "$DB" --history-interval 1 -i /dev/null "$CG" lo
 	nov=$(date -d '2026-11-01 00:00:00' +%s) dec=$(date -d '2026-12-01 00:00:00' +%s)
 	tm_traffic "$TM_UID_A" udp-send 4 127.0.0.1 9 4 100
 	# the meter's own clock, as its snapshot tells it: still November, with a few seconds
