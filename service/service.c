@@ -225,9 +225,16 @@ int service_parse(struct meter_cli *m, struct service_opts *so, int argc, char *
 			return ret;
 	}
 	ret = cli_meter_positional(m, argc, argv, optind, LOGGER_USAGE, "--iface", err, errlen);
-	if (!ret)
-		keeper_opts_from_cli(m, &so->keep);
-	return ret;
+	if (ret)
+		return ret;
+	if (so->keep.nquotas && m->no_history) {
+		/* quotas are counted in the history: without it they would never fire */
+		snprintf(err, errlen, "--quota needs the history database: it cannot be used with "
+			 "--no-history");
+		return -EINVAL;
+	}
+	keeper_opts_from_cli(m, &so->keep);
+	return 0;
 }
 
 bool service_trusted(uid_t uid, gid_t gid, const gid_t *groups, size_t ngroups, gid_t tmtop)

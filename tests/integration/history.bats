@@ -186,6 +186,16 @@ EOF
 		[ "$status" -eq 2 ]
 		[[ "$output" == *"bad --quota"* ]]
 	done
+	# a quota the meter could never count is refused, whichever order the options come in
+	for args in "--quota $TM_UID_A=1G/day --no-history" "--no-history --quota $TM_UID_A=1G/day"; do
+		# shellcheck disable=SC2086
+		run "$BIN" $args --no-socket "$CG" lo
+		[ "$status" -eq 2 ]
+		[ "${#lines[@]}" -eq 1 ]
+		[[ "$output" == *"--quota needs the history database"* ]]
+	done
+	run "$BIN" --no-history --history-db "$DB" --quota "$TM_UID_A=1G/day" --help
+	[ "$status" -eq 0 ]
 	run "$TOP" report --history-db "$TMP/none.db"
 	[ "$status" -eq 1 ]
 	[ "$(tm_attached "$CG")" -eq 0 ]

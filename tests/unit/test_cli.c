@@ -840,6 +840,14 @@ static void test_logger_command_line(void **state)
 	assert_non_null(strstr(err, "available backends"));
 	assert_int_equal(LOGGER(&m, &so, "--socket", ""), -EINVAL);
 	assert_non_null(strstr(err, "bad --socket"));
+	/* A quota is counted in the history: without one it could never fire. */
+	assert_int_equal(LOGGER(&m, &so, "--quota", "1000=1G/day", "--no-history"), -EINVAL);
+	assert_string_equal(err, "--quota needs the history database: it cannot be used with "
+				 "--no-history");
+	assert_int_equal(LOGGER(&m, &so, "--no-history", "--history-db", "/x.db", "--quota",
+				"1000=1G/day", ""), 0);
+	assert_int_equal(so.keep.nquotas, 1);
+	assert_string_equal(so.keep.db_path, "/x.db");
 	/* Its interface hint is the long option (its -i is the ignore list). */
 	assert_int_equal(LOGGER(&m, &so, "lo"), -EINVAL);
 	assert_non_null(strstr(err, "is a network interface, not a cgroup: to count only it, use "
