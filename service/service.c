@@ -667,7 +667,14 @@ static void cmd_log(struct service *svc, struct client *c, json_object *req)
 		return;
 	}
 	if (fd == -ENOENT && path[0]) {
-		reply_error(c, "%s: no log file yet", path);
+		char msg[PATH_MAX + 32];
+
+		/* "missing": the file may come with the owner's first row (tmtop log -f waits) */
+		o = answer(false);
+		snprintf(msg, sizeof(msg), "%s: no log file yet", path);
+		json_object_object_add(o, "error", json_object_new_string(msg));
+		json_object_object_add(o, "missing", json_object_new_boolean(true));
+		reply(c, o);
 		return;
 	}
 	if (fd < 0) {

@@ -107,7 +107,8 @@ static int parse_log_cmd(struct tmtop_opts *o, int argc, char **argv, FILE *out,
 			fprintf(out, "Usage: tmtop log [-f] [-u USER] [--socket PATH]\n"
 				"Print your own traffic log (the meter hands the file over; you need "
 				"no access to its directory).\nRoot and the tmtop group may name "
-				"another USER. -f keeps printing rows as they come, like tail -f.\n");
+				"another USER. -f keeps printing rows as they come, like tail -F (it waits "
+				"for the first row and follows a rotation).\n");
 			return 1;
 		case ':':
 			FAIL("option '%s' needs an argument", argv[optind - 1]);

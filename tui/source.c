@@ -334,11 +334,13 @@ int source_client_log(const char *path, const char *owner, int *fd, char *logpat
 	if (!json_object_object_get_ex(resp, "ok", &j) || !json_object_get_boolean(j) || *fd < 0) {
 		snprintf(err, errlen, "%s", client_error(resp)[0] ? client_error(resp) :
 			 "the meter passed no file");
+		ret = json_object_object_get_ex(resp, "missing", &j) &&
+		      json_object_get_boolean(j) ? -ENODATA : -EPERM;
 		if (*fd >= 0)
 			close(*fd);
 		*fd = -1;
 		json_object_put(resp);
-		return -EPERM;
+		return ret;
 	}
 	if (json_object_object_get_ex(resp, "path", &j))
 		snprintf(logpath, pathlen, "%s", json_object_get_string(j));

@@ -50,7 +50,7 @@ int source_engine_new(struct source **out, struct engine *e, struct keeper *k);
 int source_client_new(struct source **out, const char *path, char *err, size_t errlen);
 
 /* A read-only descriptor of the caller's own log (or owner's, when trusted), from the
- * service; -errno with err. */
+ * service; -errno with err: -ENODATA when the file is not there yet (no row of that owner). */
 int source_client_log(const char *path, const char *owner, int *fd, char *logpath,
 		      size_t pathlen, char *err, size_t errlen);
 

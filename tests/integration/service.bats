@@ -142,6 +142,54 @@ some_traffic() {
 	stop_meter
 }
 
+@test "tmtop log -f follows its log across a rotation by size and a logrotate move, like tail -F" {
+	start_meter --user root --max-file-size 64K
+	# setpriv itself in the background, so that $! is tmtop's pid and the signal reaches it
+	setpriv --reuid="$TM_UID_A" --regid="$TM_UID_A" --clear-groups \
+		"$TOP" log -f --socket "$SOCKET" > "$TMP/followed" &
+	TM_PIDS+=($!)
+	local follower=$!
+	# ~50 bytes a row: 64 KiB holds ~1300, so these rotate the file at least once
+	for _ in 1 2 3; do
+		tm_traffic "$TM_UID_A" udp-send 4 127.0.0.1 9 1000 100
+		sleep 1.5
+	done
+	[ -e "$TMP/traffic_user_lo_$TM_UID_A.log.1" ]
+	# logrotate's way: move the file, then SIGHUP makes the meter open a new one
+	mv "$TMP/traffic_user_lo_$TM_UID_A.log" "$TMP/moved.log"
+	kill -HUP "$METER"
+	sleep 0.5
+	tm_traffic "$TM_UID_A" udp-send 4 127.0.0.1 9 500 100
+	sleep 2.5
+	kill "$follower"
+	wait "$follower" || true
+	stop_meter
+	# every row once, in the order written: the rotated files oldest first, the moved one, the
+	# new one (each file with its header)
+	local log="$TMP/traffic_user_lo_$TM_UID_A.log"
+	[ "$(grep -c '^out,128,' "$TMP/followed")" -eq 3500 ]
+	cat $(ls -v "$log".[0-9]*) "$TMP/moved.log" "$log" > "$TMP/written"
+	cmp "$TMP/followed" "$TMP/written"
+}
+
+@test "tmtop log -f waits for a log that has no row yet; without -f that is an error" {
+	start_meter --user root
+	run as "$TM_UID_A" "" "$TOP" log --socket "$SOCKET"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"no log file yet"* ]]
+	setpriv --reuid="$TM_UID_A" --regid="$TM_UID_A" --clear-groups \
+		"$TOP" log -f --socket "$SOCKET" > "$TMP/followed" 2> "$TMP/ferr" &
+	TM_PIDS+=($!)
+	local follower=$!
+	tm_wait_grep "$TMP/ferr" 'waiting for it' 5
+	tm_traffic "$TM_UID_A" udp-send 4 127.0.0.1 9 5 100
+	tm_wait_grep "$TMP/followed" '^out,128,.*,640$' 10
+	kill -INT "$follower"
+	wait "$follower"
+	[ "$(grep -c '^out,128,' "$TMP/followed")" -eq 5 ]
+	stop_meter
+}
+
 @test "strangers cannot lock root out: 8 viewers a uid, 8 slots kept for root and the group" {
 	need_group
 	start_meter
