@@ -76,6 +76,20 @@ struct csv_file {
 	UT_hash_handle hh;
 };
 
+/*
+ * The fallback name an owner was given, kept across a reopen (SIGHUP) that drops the entries
+ * above: while the standard name stays taken, the owner goes on in the same fallback file
+ * instead of a new one per reopen. At most FALLBACKS_MAX are kept; past that a reopen draws a
+ * new name, as before.
+ */
+#define FALLBACKS_MAX	1024
+
+struct fallback_name {
+	tm_owner_t owner;		/* hash key */
+	char *name;
+	UT_hash_handle hh;
+};
+
 struct gz_job {
 	char name[NAME_MAX + 1];
 	struct gz_job *next;
@@ -114,6 +128,8 @@ struct csv {
 	bool low_space;			/* below the free-space floor: rows are not written */
 	int64_t space_checked_ns;
 	struct csv_file *files;		/* every owner seen, open or not */
+	struct fallback_name *fallbacks;	/* owner -> its fallback name, across reopens */
+	unsigned int nfallbacks;
 	struct csv_file *last;		/* most records come in runs of one owner */
 	struct csv_file *newest, *oldest;
 	struct gz_worker *gz;
@@ -677,13 +693,63 @@ static enum open_result try_open(struct csv *c, struct csv_file *f, int *fdp, co
 	return OPEN_OK;
 }
 
-/* An unguessable name of our own for an owner whose standard name was taken. */
+/* Remember name as owner's fallback (best effort: a full table or no memory just forgets). */
+static void fallback_remember(struct csv *c, tm_owner_t owner, const char *name)
+{
+	struct fallback_name *fb;
+	char *copy;
+
+	HASH_FIND(hh, c->fallbacks, &owner, sizeof(owner), fb);
+	if (!fb && c->nfallbacks >= FALLBACKS_MAX)
+		return;
+	copy = strdup(name);
+	if (!copy)
+		return;
+	if (fb) {
+		free(fb->name);
+		fb->name = copy;
+		return;
+	}
+	fb = calloc(1, sizeof(*fb));
+	if (!fb) {
+		free(copy);
+		return;
+	}
+	fb->owner = owner;
+	fb->name = copy;
+	hash_oom = false;
+	HASH_ADD(hh, c->fallbacks, owner, sizeof(fb->owner), fb);
+	if (hash_oom) {
+		free(copy);
+		free(fb);
+		return;
+	}
+	c->nfallbacks++;
+}
+
+/*
+ * A name of our own for an owner whose standard name was taken: the fallback it had before
+ * a reopen if it has not been tried yet (file_open checks it like any name, so a plant there
+ * moves on), else a new unguessable one.
+ */
 static int make_fallback(struct csv *c, struct csv_file *f)
 {
 	static const char set[] = "abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
 	char tok[OWNER_TOKEN_LEN];
+	struct fallback_name *fb;
 	unsigned char rnd[8];
 
+	HASH_FIND(hh, c->fallbacks, &f->owner, sizeof(f->owner), fb);
+	if (fb && strcmp(f->name, fb->name)) {
+		char *copy = strdup(fb->name);
+
+		if (!copy)
+			return -ENOMEM;
+		free(f->name);
+		f->name = copy;
+		f->fallback = true;
+		return 0;
+	}
 	for (int attempt = 0; attempt < 64; attempt++) {
 		char sfx[9], name[NAME_MAX + 1], *copy;
 		int fd;
@@ -705,6 +771,7 @@ static int make_fallback(struct csv *c, struct csv_file *f)
 			free(f->name);
 			f->name = copy;
 			f->fallback = true;
+			fallback_remember(c, f->owner, name);
 			return 0;
 		}
 		free(copy);
@@ -1076,11 +1143,17 @@ static int flush_all(struct csv *c)
 static void csv_close(struct backend *b)
 {
 	struct csv *c = (struct csv *)b;
+	struct fallback_name *fb, *tmp;
 
 	if (!c)
 		return;
 	flush_all(c);
 	free_all(c);
+	HASH_ITER(hh, c->fallbacks, fb, tmp) {
+		HASH_DEL(c->fallbacks, fb);
+		free(fb->name);
+		free(fb);
+	}
 	gz_stop(c);
 	if (c->dirfd >= 0)
 		close(c->dirfd);

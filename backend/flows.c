@@ -126,6 +126,7 @@ struct flows {
 	char *dir;
 	char *nic;
 	char name[NAME_MAX + 1];	/* flows_<nic>.jsonl, or our fallback when that was taken */
+	char fallback[NAME_MAX + 1];	/* the last fallback, tried again after a reopen */
 	int fd;				/* -1 while closed */
 	uint64_t fsize;			/* bytes in the file as far as we wrote them */
 	bool torn;			/* the file does not end in '\n': fence our lines off */
@@ -512,12 +513,20 @@ static enum open_result try_open(struct flows *fl, const char **why, int *err)
 	return OPEN_OK;
 }
 
-/* An unguessable name of our own, for when the standard one was taken. */
+/*
+ * A name of our own, for when the standard one was taken: the fallback of before a reopen
+ * (SIGHUP) if not tried yet, so a name that stays taken does not make a new file per reopen
+ * (file_open checks it like any name), else a new unguessable one.
+ */
 static int make_fallback(struct flows *fl)
 {
 	static const char set[] = "abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
 	unsigned char rnd[8];
 
+	if (fl->fallback[0] && strcmp(fl->name, fl->fallback)) {
+		memcpy(fl->name, fl->fallback, sizeof(fl->name));
+		return 0;
+	}
 	for (int attempt = 0; attempt < 64; attempt++) {
 		char sfx[9];
 		int fd;
@@ -532,6 +541,7 @@ static int make_fallback(struct flows *fl)
 		fd = open_name(fl, fl->name, O_CREAT | O_EXCL);
 		if (fd >= 0) {
 			close(fd);
+			memcpy(fl->fallback, fl->name, sizeof(fl->fallback));
 			return 0;
 		}
 		if (errno != EEXIST && errno != ELOOP && errno != EISDIR)

@@ -1251,6 +1251,57 @@ static void test_second_logger_fallback(void **state)
 	assert_int_equal(check_log(fb, true, 0, 0, NULL, NULL), 3);
 }
 
+/*
+ * SIGHUP (logrotate) while the standard name stays taken: the owner goes on in the fallback it
+ * had, totals continuing, instead of a new file per reopen; after logrotate moved it, the
+ * same name is made again; a plant at that name moves the owner to a new one, untouched.
+ */
+static void test_fallback_kept_across_reopen(void **state)
+{
+	struct fixture *fx = *state;
+	char path[128], fb[PATH_MAX], fb2[PATH_MAX], moved[PATH_MAX + 8];
+	struct stat st;
+
+	path_of(path, sizeof(path), fx, "lo", 1000);
+	assert_int_equal(symlink("/nonexistent", path), 0);
+	start(fx, 0);
+	expect_fallback(fx, 1000, 5, "a symbolic link", fb, sizeof(fb));
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(reopen(), 0);
+		assert_int_equal(put(1000, TM_DIR_OUT, 7), 0);
+		assert_int_equal(flush(), 0);
+	}
+	fallback_of(fx, "1000", fb2, sizeof(fb2));	/* still one fallback: the same */
+	assert_string_equal(fb2, fb);
+	assert_int_equal(check_log(fb, true, 0, 0, NULL, NULL), 8);
+
+	/* logrotate moves it, then SIGHUP: the same name again, a new file from total 0 */
+	snprintf(moved, sizeof(moved), "%s.moved", fb);
+	assert_int_equal(rename(fb, moved), 0);
+	assert_int_equal(reopen(), 0);
+	assert_int_equal(put(1000, TM_DIR_IN, 9), 0);
+	assert_int_equal(flush(), 0);
+	fallback_of(fx, "1000", fb2, sizeof(fb2));
+	assert_string_equal(fb2, fb);
+	assert_int_equal(check_log(fb, true, 0, 0, NULL, NULL), 1);
+	assert_int_equal(check_log(moved, true, 0, 0, NULL, NULL), 8);
+
+	/* someone who read the name plants there after the move: a new name, the plant intact */
+	assert_int_equal(rename(fb, moved), 0);
+	assert_int_equal(symlink("/nonexistent", fb), 0);
+	assert_int_equal(reopen(), 0);
+	assert_int_equal(put(1000, TM_DIR_IN, 9), 0);
+	assert_int_equal(flush(), 0);
+	assert_int_equal(lstat(fb, &st), 0);
+	assert_true(S_ISLNK(st.st_mode));
+	assert_int_equal(unlink(fb), 0);
+	fallback_of(fx, "1000", fb2, sizeof(fb2));
+	assert_string_not_equal(fb2, fb);
+	expect_owner_path(1000, fb2);
+	assert_int_equal(check_log(fb2, true, 0, 0, NULL, NULL), 1);
+	stop();
+}
+
 /* A real error (no descriptor left) is counted, retried once a second or at once on SIGHUP. */
 static void test_open_error_retry(void **state)
 {
@@ -1830,6 +1881,7 @@ int main(void)
 		T(test_non_regular_fallback),
 		T(test_foreign_owner_fallback),
 		T(test_second_logger_fallback),
+		T(test_fallback_kept_across_reopen),
 		T(test_open_error_retry),
 		T(test_reopen_after_rotate),
 		T(test_write_error_and_recovery),

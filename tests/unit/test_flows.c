@@ -723,6 +723,20 @@ static void test_symlink_refused(void **state)
 	assert_int_equal(l.n, 1);
 	assert_int_equal(num(l.o[0], "bytes"), 123);
 	free_lines(&l);
+	/* SIGHUP with the name still taken: the same fallback goes on, not a new file a reopen */
+	for (int i = 0; i < 3; i++) {
+		struct traffic_record r = rec(5, TM_DIR_OUT, "10.0.0.1", "10.0.0.2", 7,
+					      T0 + 200 + 100 * i, 0);
+
+		fx->b->ops->reopen(fx->b);
+		put(fx, &r);
+		tick(fx, T0 + 290 + 100 * i, 0);
+		fx->b->ops->describe(fx->b, target, sizeof(target));
+		assert_string_equal(target, alt);
+	}
+	read_lines(alt, &l);
+	assert_int_equal(l.n, 4);
+	free_lines(&l);
 }
 
 static void test_fifo_refused(void **state)
