@@ -134,8 +134,7 @@ char *put_proto(char *p, uint8_t proto)
 	}
 }
 
-/* Length of the valid UTF-8 sequence at s (n bytes left), 0 when it is not one (RFC 3629). */
-static size_t utf8_len(const unsigned char *s, size_t n)
+size_t rowfmt_utf8_len(const unsigned char *s, size_t n)
 {
 	unsigned char c = s[0], lo = 0x80, hi = 0xbf;
 	size_t len;
@@ -187,7 +186,7 @@ char *put_json_text(char *p, const char *s, size_t max)
 			continue;
 		}
 		if (c >= 0x80) {
-			len = utf8_len(u + i, n - i);
+			len = rowfmt_utf8_len(u + i, n - i);
 			if (len) {
 				memcpy(p, u + i, len);
 				p += len;

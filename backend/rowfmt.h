@@ -131,4 +131,8 @@ char *put_proto(char *p, uint8_t proto);
  */
 char *put_json_text(char *p, const char *s, size_t max);
 
+/* Length of the valid multi-byte UTF-8 sequence at s (n bytes left, n >= 1), 0 when it is not
+ * one (RFC 3629: no overlongs, surrogates or code points past U+10FFFF; ASCII is not one). */
+size_t rowfmt_utf8_len(const unsigned char *s, size_t n);
+
 #endif /* BACKEND_ROWFMT_H */

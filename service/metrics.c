@@ -29,6 +29,7 @@
 #include "meter/clock.h"
 #include "meter/engine.h"
 #include "meter/users.h"
+#include "backend/rowfmt.h"
 #include "service/metrics.h"
 #include "service/service.h"
 
@@ -260,30 +261,6 @@ static void sb_printf(struct sbuf *b, const char *fmt, ...)
 	b->len += (size_t)n;
 }
 
-/* Length of the valid UTF-8 sequence at s (1..4), or 0 when it is not one. */
-static size_t utf8_len(const unsigned char *s)
-{
-	if (s[0] < 0x80)
-		return 1;
-	if (s[0] >= 0xc2 && s[0] <= 0xdf)
-		return (s[1] & 0xc0) == 0x80 ? 2 : 0;
-	if (s[0] >= 0xe0 && s[0] <= 0xef) {
-		if ((s[1] & 0xc0) != 0x80 || (s[2] & 0xc0) != 0x80)
-			return 0;
-		if ((s[0] == 0xe0 && s[1] < 0xa0) || (s[0] == 0xed && s[1] > 0x9f))
-			return 0;	/* overlong, surrogate */
-		return 3;
-	}
-	if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-		if ((s[1] & 0xc0) != 0x80 || (s[2] & 0xc0) != 0x80 || (s[3] & 0xc0) != 0x80)
-			return 0;
-		if ((s[0] == 0xf0 && s[1] < 0x90) || (s[0] == 0xf4 && s[1] > 0x8f))
-			return 0;
-		return 4;
-	}
-	return 0;
-}
-
 /*
  * A label value as the exposition format wants it: backslash, double quote and line feed
  * escaped, and valid UTF-8 (a name from a directory service may be anything: a byte that is not
@@ -292,9 +269,10 @@ static size_t utf8_len(const unsigned char *s)
 static void sb_label(struct sbuf *b, const char *v)
 {
 	const unsigned char *s = (const unsigned char *)v;
+	size_t left = strlen(v);
 
 	while (*s) {
-		size_t n = utf8_len(s);
+		size_t n = *s < 0x80 ? 1 : rowfmt_utf8_len(s, left);
 
 		if (*s == '\\')
 			sb_add(b, "\\\\", 2);
@@ -307,6 +285,7 @@ static void sb_label(struct sbuf *b, const char *v)
 		else
 			sb_add(b, "\xef\xbf\xbd", 3);
 		s += n ? n : 1;
+		left -= n ? n : 1;
 	}
 }
 

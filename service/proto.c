@@ -17,6 +17,7 @@
 #include "bpf/traffic_meter.h"
 #include "meter/cli.h"
 #include "meter/users.h"
+#include "backend/rowfmt.h"
 #include "service/proto.h"
 
 enum ftype { F_U64, F_U32, F_I32, F_U8, F_DBL, F_FLT, F_BOOL, F_STR };
@@ -158,6 +159,40 @@ static float get_float(json_object *j)
 	return (float)d;
 }
 
+/*
+ * n bytes of s as valid UTF-8 into dst, at most cap bytes: each byte that does not start a
+ * valid sequence becomes U+FFFD, and a sequence that would not fit whole is left out, so the
+ * text is never cut inside a character. Returns the bytes written.
+ */
+static size_t utf8_clean(char *dst, size_t cap, const char *s, size_t n)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	size_t i = 0, k = 0, len;
+
+	while (i < n) {
+		len = u[i] < 0x80 ? 1 : rowfmt_utf8_len(u + i, n - i);
+		if (k + (len ? len : 3) > cap)
+			break;
+		memcpy(dst + k, len ? s + i : "\xef\xbf\xbd", len ? len : 3);
+		k += len ? len : 3;
+		i += len ? len : 1;
+	}
+	return k;
+}
+
+json_object *proto_text(const char *s, size_t n)
+{
+	json_object *j;
+	char *t;
+
+	t = malloc(3 * n + 1);	/* every byte may become U+FFFD */
+	if (!t)
+		return NULL;
+	j = json_object_new_string_len(t, (int)utf8_clean(t, 3 * n, s, n));
+	free(t);
+	return j;
+}
+
 static void put_fields(json_object *o, const void *base, const struct field *f, size_t n)
 {
 	const char *p = base;
@@ -191,7 +226,7 @@ static void put_fields(json_object *o, const void *base, const struct field *f, 
 						    *(const bool *)v);
 			break;
 		case F_STR:
-			j = json_object_new_string_len(v, (int)strnlen(v, f->size));
+			j = proto_text(v, strnlen(v, f->size));
 			break;
 		}
 		json_object_object_add(o, f->name, j);
@@ -205,6 +240,7 @@ static int get_fields(json_object *o, void *base, const struct field *f, size_t 
 
 	for (size_t i = 0; i < n; i++, f++) {
 		void *v = p + f->off;
+		const char *str;
 		json_object *j;
 
 		if (!json_object_object_get_ex(o, f->name, &j) || !j)
@@ -243,7 +279,9 @@ static int get_fields(json_object *o, void *base, const struct field *f, size_t 
 				snprintf(err, errlen, "field %s: not a string", f->name);
 				return -EINVAL;
 			}
-			snprintf(v, f->size, "%s", json_object_get_string(j));
+			/* valid UTF-8, cut at a character: encoding it again gives the same text */
+			str = json_object_get_string(j);
+			((char *)v)[utf8_clean(v, f->size - 1, str, strlen(str))] = '\0';
 			break;
 		}
 	}
@@ -267,7 +305,8 @@ void proto_put_owner(json_object *o, tm_owner_t owner, bool with_names)
 	json_object_object_add(o, "uid", OWNER_IS_USER(owner) ?
 			       json_object_new_int64(OWNER_UID(owner)) : NULL);
 	if (with_names)
-		json_object_object_add(o, "user", json_object_new_string(owner_name(owner)));
+		json_object_object_add(o, "user", proto_text(owner_name(owner),
+							   strlen(owner_name(owner))));
 }
 
 int proto_get_owner(json_object *o, tm_owner_t *owner)
@@ -766,23 +805,37 @@ fail:
 	return ret;
 }
 
-json_object *proto_parse_line(const char *line, size_t len, char *err, size_t errlen)
+/*
+ * One JSON object, and nothing after it but blanks: json-c's strict mode (no trailing commas,
+ * comments or leading zeros), and the bytes after the object checked by hand, since json-c
+ * returns the first object of "{}{}" or "{}x" as a success. A request is also valid UTF-8;
+ * an answer is not checked for it (a command name is the kernel's bytes).
+ */
+static json_object *parse_line(const char *line, size_t len, bool utf8, char *err,
+			       size_t errlen)
 {
 	struct json_tokener *tok = json_tokener_new_ex(32);
 	json_object *o;
 	enum json_tokener_error e;
+	size_t end;
 
 	if (!tok) {
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | (utf8 ? JSON_TOKENER_VALIDATE_UTF8 : 0));
 	o = json_tokener_parse_ex(tok, line, (int)len);
 	e = json_tokener_get_error(tok);
+	end = json_tokener_get_parse_end(tok);
+	while (o && e == json_tokener_success && end < len &&
+	       (line[end] == ' ' || line[end] == '\t' || line[end] == '\r'))
+		end++;
 	if (!o && e == json_tokener_success) {
 		snprintf(err, errlen, "a request is a JSON object");	/* it was "null" */
-	} else if (!o || e != json_tokener_success) {
+	} else if (!o || e != json_tokener_success || end < len) {
 		/* json-c's "continue" means it wanted more: the line ended too soon. */
-		snprintf(err, errlen, "not JSON at offset %zu: %s", json_tokener_get_parse_end(tok),
+		snprintf(err, errlen, "not JSON at offset %zu: %s", end,
+			 e == json_tokener_success ? "unexpected data after the object" :
 			 json_tokener_error_desc(e == json_tokener_continue ?
 						 json_tokener_error_parse_eof : e));
 		json_object_put(o);
@@ -794,4 +847,14 @@ json_object *proto_parse_line(const char *line, size_t len, char *err, size_t er
 	}
 	json_tokener_free(tok);
 	return o;
+}
+
+json_object *proto_parse_line(const char *line, size_t len, char *err, size_t errlen)
+{
+	return parse_line(line, len, false, err, errlen);
+}
+
+json_object *proto_parse_request(const char *line, size_t len, char *err, size_t errlen)
+{
+	return parse_line(line, len, true, err, errlen);
 }

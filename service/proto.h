@@ -35,7 +35,18 @@ json_object *proto_snapshot_to_json(const struct snapshot *s, bool with_names);
  * one line in err naming the field that was wrong. */
 int proto_snapshot_from_json(json_object *o, struct snapshot *s, char *err, size_t errlen);
 
-/* A request line: parsed object, or NULL with err ("not JSON at offset 12", "no cmd"). */
+/*
+ * A JSON string of n bytes of s, in valid UTF-8: a command name, a cgroup path or a name from
+ * the directory service is any bytes a user chose, and a byte that is not UTF-8 would make the
+ * whole answer unreadable to a strict decoder (Python's json, jq). Each such byte becomes
+ * U+FFFD, as in the flow records and the metrics. NULL when out of memory.
+ */
+json_object *proto_text(const char *s, size_t n);
+
+/* An answer line: parsed object, or NULL with err ("not JSON at offset 12: ..."). Strict
+ * JSON, one object, nothing after it but blanks. */
 json_object *proto_parse_line(const char *line, size_t len, char *err, size_t errlen);
+/* A request line: the same, and valid UTF-8. */
+json_object *proto_parse_request(const char *line, size_t len, char *err, size_t errlen);
 
 #endif /* SERVICE_PROTO_H */

@@ -470,7 +470,7 @@ static void reply_error(struct client *c, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	json_object_object_add(o, "error", json_object_new_string(msg));
+	json_object_object_add(o, "error", proto_text(msg, strlen(msg)));
 	reply(c, o);
 }
 
@@ -672,7 +672,7 @@ static void cmd_log(struct service *svc, struct client *c, json_object *req)
 		/* "missing": the file may come with the owner's first row (tmtop log -f waits) */
 		o = answer(false);
 		snprintf(msg, sizeof(msg), "%s: no log file yet", path);
-		json_object_object_add(o, "error", json_object_new_string(msg));
+		json_object_object_add(o, "error", proto_text(msg, strlen(msg)));
 		json_object_object_add(o, "missing", json_object_new_boolean(true));
 		reply(c, o);
 		return;
@@ -685,7 +685,7 @@ static void cmd_log(struct service *svc, struct client *c, json_object *req)
 		close(c->pass_fd);
 	c->pass_fd = fd;
 	o = answer(true);
-	json_object_object_add(o, "path", json_object_new_string(path));
+	json_object_object_add(o, "path", proto_text(path, strlen(path)));
 	reply(c, o);
 }
 
@@ -760,7 +760,7 @@ static void handle_line(struct service *svc, struct client *c, const char *line,
 		reply_error(c, "too many requests: at most %.0f a second", RATE_PER_S);
 		return;
 	}
-	req = proto_parse_line(line, len, err, sizeof(err));
+	req = proto_parse_request(line, len, err, sizeof(err));
 	if (!req) {
 		reply_error(c, "%s", err);
 		return;

@@ -2,13 +2,14 @@
 /*
  * libFuzzer harness for the service protocol's parsers (service/proto.c). The input is one
  * line as a viewer reads it from the meter's socket (or a server from a viewer):
- *  - proto_parse_line() never reads past it and either returns an object or says why not;
+ *  - proto_parse_line() and proto_parse_request() never read past it and either return an
+ *    object or say why not, and what the stricter request parser takes the other takes too;
  *  - proto_snapshot_from_json() on whatever parsed either refuses it with an error line and
  *    nothing left allocated, or gives a snapshot;
  *  - that snapshot encoded and decoded again is the same snapshot, field by field, as far as
  *    the protocol carries it (times to the millisecond, doubles as proto.c writes them, the
- *    spark in whole bytes), and encoding both gives the same text: nothing a peer sends can
- *    make the codec drift, crash or leak.
+ *    spark in whole bytes, strings as valid UTF-8), and encoding both gives the same text,
+ *    always valid UTF-8: nothing a peer sends can make the codec drift, crash or leak.
  */
 #include <errno.h>
 #include <math.h>
@@ -229,10 +230,12 @@ static json_object *over_the_wire(const struct snapshot *s, bool with_names, cha
 		abort();	/* the protocol is line-framed */
 	if (text)
 		*text = strdup(t);
-	back = proto_parse_line(t, strlen(t), err, sizeof(err));
+	/* what we write, we read, even as strictly as a request: valid UTF-8 whatever the
+	 * strings held */
+	back = proto_parse_request(t, strlen(t), err, sizeof(err));
 	json_object_put(o);
 	if (!back)
-		abort();	/* what we write, we read */
+		abort();
 	return back;
 }
 
@@ -244,7 +247,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size > PROTO_LINE_MAX)
 		return 0;	/* a server closes a viewer that sends more */
-	o = proto_parse_line((const char *)data, size, err, sizeof(err));
+	/* A request is parsed more strictly than an answer, never less. */
+	o = proto_parse_request((const char *)data, size, err, sizeof(err));
+	if (o) {
+		json_object_put(o);
+		o = proto_parse_line((const char *)data, size, err, sizeof(err));
+		if (!o)
+			abort();
+	} else {
+		if (!err[0] || strchr(err, '\n'))
+			abort();
+		o = proto_parse_line((const char *)data, size, err, sizeof(err));
+	}
 	if (!o) {
 		struct json_tokener *tok = json_tokener_new();
 		json_object *any;

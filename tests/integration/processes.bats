@@ -21,7 +21,7 @@ setup() {
 import ctypes, os, socket, sys, time
 name, pidfile, fam, dst, count, size = sys.argv[1:7]
 hold = sys.argv[7] if len(sys.argv) > 7 and sys.argv[7] != "-" else None
-ctypes.CDLL(None).prctl(15, name.encode(), 0, 0, 0)	# PR_SET_NAME
+ctypes.CDLL(None).prctl(15, os.fsencode(name), 0, 0, 0)	# PR_SET_NAME: the bytes as given
 f = socket.AF_INET6 if fam == "6" else socket.AF_INET
 s = socket.socket(f, socket.SOCK_DGRAM)
 s.bind((dst, 0))
@@ -140,6 +140,37 @@ EOF
 	jq -e '.pid == '"$pid"' and (.list | length) == 1 and .list[0].proto == 17 and
 		.list[0].lport == '"$sport"' and .list[0].rport == 9 and
 		.list[0].addr == "127.0.0.1" and .list[0].out_bytes == 1024' "$TMP/conns"
+}
+
+@test "a command name that is not UTF-8 reaches scripts as valid UTF-8; a request must be strict JSON" {
+	start_meter
+	tm_as_bg "$TM_UID_A" /usr/bin/python3 "$SYNC/send.py" $'ev\xffil\xc3' "$SYNC/p" 4 \
+		127.0.0.1 3 100
+	tm_wait_file "$SYNC/p.sent"
+	sleep 0.3
+	# Python's json decodes bytes as strict UTF-8: one stray byte would fail the whole answer
+	/usr/bin/python3 - "$SOCKET" > "$TMP/answers" <<'EOF'
+import json, socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+f = s.makefile("rb")
+def ask(raw):
+    s.sendall(raw + b"\n")
+    return json.loads(f.readline())
+snap = ask(b'{"v":1,"cmd":"snapshot","processes":"all"}')["snapshot"]
+print(json.dumps([p["comm"] for p in snap["processes"]]))
+for raw in (b'{"v":1,"cmd":"hello"}x', b'{"v":1,"cmd":"hello",}', b'{"v":1,"cmd":"\xff"}',
+            b'{"v":1,"cmd":"hello"}{}', b'{"v":1,"cmd":"hello"}\r'):
+    a = ask(raw)
+    print(a["ok"], a.get("error", ""))
+EOF
+	touch "$SYNC/end"
+	stop_meter
+	cat "$TMP/answers"
+	head -n1 "$TMP/answers" | jq -e 'any(.[]; . == "ev\ufffdil\ufffd")'
+	[ "$(sed -n 2,5p "$TMP/answers" | grep -c '^False not JSON at offset')" -eq 4 ]
+	sed -n 4p "$TMP/answers" | grep -q 'invalid utf-8'
+	[ "$(sed -n 6p "$TMP/answers")" = "True " ]
 }
 
 @test "the flat processes view and the drill-down in tmux" {

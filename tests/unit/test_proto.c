@@ -351,6 +351,31 @@ static void test_round_trip(void **state)
 	}
 }
 
+/*
+ * A process may name itself with any bytes (prctl, a crafted argv[0]) and a unit or a user name
+ * may be anything: the answer stays valid UTF-8, each stray byte U+FFFD, valid text untouched.
+ */
+static void test_text_stays_utf8(void **state)
+{
+	struct snapshot s = full_snapshot(), back;
+	json_object *o;
+	char *text;
+
+	snprintf(s.procs[0].comm, sizeof(s.procs[0].comm), "a\xff\xc3(\xe2\x82\xac\xed\xa0\x80");
+	snprintf(s.procs[0].unit, sizeof(s.procs[0].unit), "caf\xc3\xa9.service");
+	assert_int_equal(round_trip(&s, true, &back, &text), 0);
+	assert_non_null(strstr(text, "\"comm\":\"a\xef\xbf\xbd\xef\xbf\xbd(\xe2\x82\xac"
+				     "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\""));
+	assert_non_null(strstr(text, "\"unit\":\"caf\xc3\xa9.service\""));
+	free(text);
+	snapshot_free(&back);
+	/* proto_text itself: the length counts, not a NUL */
+	o = proto_text("x\x80y!", 3);
+
+	assert_string_equal(json_object_get_string(o), "x\xef\xbf\xbdy");
+	json_object_put(o);
+}
+
 /* Fields that are not there yet are null, never a 0 that looks like a measurement. */
 static void test_null_rates(void **state)
 {
@@ -624,6 +649,24 @@ static void test_parse_line(void **state)
 		if (strncmp(err, "not JSON at offset", 18))
 			fail_msg("'%s': %s", garbage[i], err);
 	}
+	/* Strict JSON, one object and nothing after it but blanks; a request is valid UTF-8. */
+	for (const char *bad[] = { "{\"cmd\":1}x", "{\"cmd\":1}{}", "{\"cmd\":1,}",
+				   "{\"cmd\":1/*c*/}", "{\"cmd\":01}" }, **p = bad; p < bad + 5; p++) {
+		err[0] = '\0';
+		assert_null(proto_parse_line(*p, strlen(*p), err, sizeof(err)));
+		if (strncmp(err, "not JSON at offset", 18))
+			fail_msg("'%s': %s", *p, err);
+	}
+	assert_null(proto_parse_line("{\"cmd\":1} x", 11, err, sizeof(err)));
+	assert_string_equal(err, "not JSON at offset 10: unexpected character");
+	o = proto_parse_request("{\"cmd\":\"snapshot\"} \r", 20, err, sizeof(err));
+	assert_non_null(o);
+	json_object_put(o);
+	assert_null(proto_parse_request("{\"cmd\":\"\xff\"}", 11, err, sizeof(err)));
+	assert_non_null(strstr(err, "invalid utf-8"));
+	o = proto_parse_line("{\"comm\":\"\xff\"}", 12, err, sizeof(err));	/* an answer */
+	assert_non_null(o);
+	json_object_put(o);
 	/* A line that ends too soon says so. */
 	assert_null(proto_parse_line("{\"cmd\":", 7, err, sizeof(err)));
 	assert_string_equal(err, "not JSON at offset 7: unexpected end of data");
@@ -667,6 +710,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_round_trip),
+		cmocka_unit_test(test_text_stays_utf8),
 		cmocka_unit_test(test_null_rates),
 		cmocka_unit_test(test_restricted),
 		cmocka_unit_test(test_minimal),
