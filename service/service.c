@@ -40,6 +40,10 @@
  * group, and their unread answers share STRANGER_OUT_MAX: a viewer whose answer would pass it
  * is closed like one past OUT_MAX. So strangers can neither lock the administrator out nor make
  * the service hold more than 64 MiB for them (plus 64 KiB of request buffer a slot).
+ * Among themselves strangers share fairly: when their slots are full, a uid holding c of them
+ * takes one from the uid holding the most, m, if m > c + 1 (its oldest viewer is told why and
+ * closed), so one user hoarding slots cannot keep another from seeing their own traffic; only
+ * as many distinct uids as there are slots can fill them.
  */
 #define VIEWERS_PER_UID	8
 #define TRUSTED_SLOTS	8
@@ -64,6 +68,7 @@ struct client {
 	int pass_fd;			/* sent with the next answer (SCM_RIGHTS), -1 none */
 	double tokens;
 	uint64_t tok_ns;
+	uint64_t serial;		/* order of arrival: the oldest of a uid yields first */
 	bool closing;			/* close once the answer is out */
 };
 
@@ -81,6 +86,7 @@ struct service {
 	struct client clients[SERVICE_MAX_CLIENTS];
 	size_t stranger_out;		/* answer buffers held for strangers, bytes */
 	uint64_t accept_after_ns;	/* no accept() before (EMFILE) */
+	uint64_t accepted;		/* viewers accepted so far: the next serial */
 };
 
 const struct option service_longopts[] = {
@@ -869,6 +875,43 @@ static void refuse(int fd, const char *why)
 	close(fd);
 }
 
+/*
+ * Strangers' slots are full and a stranger holding `mine` of them asks for one. Among the uids
+ * holding the most, when that is more than mine + 1, the oldest viewer is told why and closed,
+ * and its slot returned; NULL when sharing is already fair.
+ */
+static struct client *fair_share(struct service *svc, int mine)
+{
+	static const char why[] = "{\"v\":1,\"ok\":false,\"error\":\"closed: another user "
+		"needed a viewer slot (users who are not root or in the tmtop group share them "
+		"fairly)\"}\n";
+	struct client *victim = NULL;
+	int most = 0;
+
+	for (int i = 0; i < SERVICE_MAX_CLIENTS; i++) {
+		struct client *a = &svc->clients[i];
+		int n = 0;
+
+		if (a->fd < 0 || a->trusted)
+			continue;
+		for (int j = 0; j < SERVICE_MAX_CLIENTS; j++) {
+			const struct client *b = &svc->clients[j];
+
+			n += b->fd >= 0 && !b->trusted && b->uid == a->uid;
+		}
+		if (n > most || (n == most && a->serial < victim->serial)) {
+			most = n;
+			victim = a;
+		}
+	}
+	if (!victim || most <= mine + 1)
+		return NULL;
+	/* best effort, like refuse(): an answer it was still reading is cut short */
+	(void)!write(victim->fd, why, sizeof(why) - 1);
+	client_close(victim);
+	return victim;
+}
+
 static void client_accept(struct service *svc)
 {
 	gid_t groups[MAX_GROUPS];
@@ -906,14 +949,19 @@ static void client_accept(struct service *svc)
 			same_uid += o->uid == cred.uid;
 		}
 	}
-	if (!c) {
-		refuse(fd, "too many viewers");
+	if (!trusted && same_uid >= VIEWERS_PER_UID) {
+		refuse(fd, "too many viewers of this user");
 		return;
 	}
-	if (!trusted && (same_uid >= VIEWERS_PER_UID ||
-			 strangers >= SERVICE_MAX_CLIENTS - TRUSTED_SLOTS)) {
-		refuse(fd, same_uid >= VIEWERS_PER_UID ? "too many viewers of this user" :
-			   "too many viewers");
+	if (!trusted && strangers >= SERVICE_MAX_CLIENTS - TRUSTED_SLOTS) {
+		c = fair_share(svc, same_uid);
+		if (!c) {
+			refuse(fd, "too many viewers");
+			return;
+		}
+	}
+	if (!c) {
+		refuse(fd, "too many viewers");
 		return;
 	}
 	memset(c, 0, sizeof(*c));
@@ -926,6 +974,7 @@ static void client_accept(struct service *svc)
 	c->budget = trusted ? NULL : &svc->stranger_out;
 	c->tokens = RATE_BURST;
 	c->tok_ns = tm_now_ns();
+	c->serial = svc->accepted++;
 	c->in = malloc(PROTO_LINE_MAX + 1);
 	if (!c->in)
 		client_close(c);

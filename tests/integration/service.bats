@@ -190,12 +190,12 @@ some_traffic() {
 	stop_meter
 }
 
-@test "strangers cannot lock root out: 8 viewers a uid, 8 slots kept for root and the group" {
+@test "strangers cannot lock root out (8 viewers a uid, 8 slots kept) nor each other (fair shares)" {
 	need_group
 	start_meter
 	# hold.py SOCKET N READY: N viewers that each say hello; prints accepted and refused
 	cat > "$SYNC/hold.py" <<'EOF2'
-import json, socket, sys, time
+import json, select, socket, sys, time
 path, n, ready = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 socks, ok, refused = [], 0, []
 for _ in range(n):
@@ -215,7 +215,14 @@ for _ in range(n):
 print(ok, "|".join(sorted(set(refused))))
 sys.stdout.flush()
 open(ready, "w").close()
-time.sleep(30)
+# hold them; a viewer the service closes prints what it was told
+end = time.monotonic() + 30
+while socks and time.monotonic() < end:
+    for s in select.select(socks, [], [], 0.5)[0]:
+        print(s.recv(4096).decode().strip())
+        sys.stdout.flush()
+        socks.remove(s)
+time.sleep(max(0, end - time.monotonic()))
 EOF2
 	chmod 644 "$SYNC/hold.py"
 	# one user asks for 12: 8 are served, the rest told why
@@ -236,13 +243,30 @@ EOF2
 		tm_wait_file "$SYNC/r$u"
 		[ "$(cat "$TMP/h$u")" = "8 " ]
 	done
-	# an eighth stranger is refused; root and a member of the group still get in
-	as 65407 "" /usr/bin/python3 "$SYNC/hold.py" "$SOCKET" 1 "$SYNC/r65407" > "$TMP/h65407" &
-	TM_PIDS+=($!)
-	tm_wait_file "$SYNC/r65407"
-	[ "$(cat "$TMP/h65407")" = "0 too many viewers" ]
+	# root and a member of the group still get in
 	ask 0 "" '{"v":1,"cmd":"hello"}' | jq -e '.ok and .access == "all"'
 	ask "$TM_UID_A" "$TMTOP_GID" '{"v":1,"cmd":"hello"}' | jq -e '.ok and .access == "all"'
+	# an eighth stranger is not locked out by the seven who hold them all: each of its two
+	# takes the slot of the oldest viewer among those holding the most, who is told why
+	as 65407 "" /usr/bin/python3 "$SYNC/hold.py" "$SOCKET" 2 "$SYNC/r65407" > "$TMP/h65407" &
+	TM_PIDS+=($!)
+	tm_wait_file "$SYNC/r65407"
+	[ "$(cat "$TMP/h65407")" = "2 " ]
+	# (65400 connected first; the other six at once, so which of them was oldest varies)
+	tm_wait_grep "$TMP/h65400" 'closed: another user needed a viewer slot' 5
+	for _ in $(seq 50); do
+		[ "$(grep -l 'closed: another user needed' "$TMP"/h654* | wc -l)" -ge 2 ] && break
+		sleep 0.1
+	done
+	[ "$(grep -l 'closed: another user needed' "$TMP"/h654* | wc -l)" -eq 2 ]
+	# a ninth gets in too (tmtop, as a user would)
+	as 65408 "" "$TOP" -b -n 1 --socket "$SOCKET"
+	# and taking stops where the shares are even: 65407 gets one free slot and takes four,
+	# then all eight hold 7 and its next is refused, not taken from another
+	as 65407 "" /usr/bin/python3 "$SYNC/hold.py" "$SOCKET" 6 "$SYNC/s65407" > "$TMP/s65407" &
+	TM_PIDS+=($!)
+	tm_wait_file "$SYNC/s65407"
+	[ "$(head -n1 "$TMP/s65407")" = "5 too many viewers" ]
 	stop_meter
 }
 
