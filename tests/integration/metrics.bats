@@ -226,11 +226,15 @@ query() {
 	echo "# rate() at mid-send: $r B/s" >&3
 	holds "$r > $want_rate / 2 && $r < $want_rate * 2"
 
-	# the page's queries: A is the top user at mid-send, at about the same rate
+	# the page's queries: A (sending) and B (receiving) are the top two users at mid-send, each
+	# at about the measured rate; A's out equals B's in, so which of them is first is a tie
 	top=$(promql "$(query top-users-by-rate.promql)" "$mid")
-	[ "$(jq -r '.[0].metric.uid' <<< "$top")" = "$TM_UID_A" ]
-	r=$(jq -r '.[0].value[1]' <<< "$top")
-	holds "$r > $want_rate / 2 && $r < $want_rate * 2"
+	[ "$(jq -r '[.[0:2][].metric.uid] | sort | join(" ")' <<< "$top")" = \
+	  "$(printf '%s\n' "$TM_UID_A" "$TM_UID_B" | sort | paste -sd' ')" ]
+	for i in 0 1; do
+		r=$(jq -r ".[$i].value[1]" <<< "$top")
+		holds "$r > $want_rate / 2 && $r < $want_rate * 2"
+	done
 	# A's volume: increase() extrapolates at the edges, so near what was sent, not exact
 	vol=$(promval "$(query user-monthly-volume.promql)")
 	echo "# monthly volume query: $vol for $sent sent" >&3
