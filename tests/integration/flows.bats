@@ -26,17 +26,12 @@ start_logger() {
 		who=(--user "$2")
 		shift 2
 	fi
-	"$BIN" "${who[@]}" -d "$TMP" --no-socket --no-history -i /dev/null "$@" "$CG" lo \
-		2> "$TMP/stderr" &
-	LOGGER=$!
-	TM_PIDS+=("$LOGGER")
-	tm_wait_grep "$TMP/stderr" 'watching' 10 || { cat "$TMP/stderr"; return 1; }
+	tm_start_meter "$BIN" "${who[@]}" -d "$TMP" --no-socket --no-history -i /dev/null "$@" \
+		"$CG" lo || return 1
+	LOGGER=$METER
 }
 
-stop_logger() {
-	kill -INT "$LOGGER"
-	wait "$LOGGER"
-}
+stop_logger() { tm_stop_meter; }
 
 # udp_exchange FAMILY DST COUNT SIZE: user B receives, user A sends.
 udp_exchange() {

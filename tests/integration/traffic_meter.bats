@@ -18,17 +18,12 @@ teardown() {
 
 # start_logger [options...]: runs the logger on $CG with nic_id lo, logs in $TMP.
 start_logger() {
-	"$BIN" -d "$TMP" --socket "$TMP/meter.sock" --history-db "$TMP/history.db" "$@" "$CG" lo \
-		2> "$TMP/stderr" &
-	LOGGER=$!
-	TM_PIDS+=("$LOGGER")
-	tm_wait_grep "$TMP/stderr" 'watching|counting' 10 || { cat "$TMP/stderr"; return 1; }
+	tm_start_meter --ready 'watching|counting' "$BIN" -d "$TMP" --socket "$TMP/meter.sock" \
+		--history-db "$TMP/history.db" "$@" "$CG" lo || return 1
+	LOGGER=$METER
 }
 
-stop_logger() {
-	kill -INT "$LOGGER"
-	wait "$LOGGER"
-}
+stop_logger() { tm_stop_meter; }
 
 # udp_exchange FAMILY DST COUNT SIZE [SRC]: user B receives, user A sends.
 udp_exchange() {
@@ -205,10 +200,9 @@ tcp_exchange() {	# FAMILY ADDR BYTES
 	mkdir "$TMP/small"
 	mount -t tmpfs -o size=64k,mode=700 tmtop-test "$TMP/small"
 	TM_MOUNTS+=("$TMP/small")
-	"$BIN" --user root -d "$TMP/small" --no-socket --no-history -i /dev/null "$CG" lo 2> "$TMP/stderr" &
-	LOGGER=$!
-	TM_PIDS+=("$LOGGER")
-	tm_wait_grep "$TMP/stderr" 'watching' 10
+	tm_start_meter "$BIN" --user root -d "$TMP/small" --no-socket --no-history -i /dev/null \
+		"$CG" lo
+	LOGGER=$METER
 	udp_exchange 4 127.0.0.1 3000 10	# ~190 KiB of rows into 64 KiB
 	sleep 0.3
 	kill -0 "$LOGGER"
